@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Runs the project's checks in stages and ends with one summary line.
+#   scripts/test.sh [--only lint|unit|build|molecule] [SCENARIO...]
+# Expects the environment the Makefile exports (virtualenv on PATH, collection path, podman config).
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+only=""
+if [ "${1:-}" = "--only" ]; then
+  only=$2
+  shift 2
+fi
+scenarios=("$@")
+out="$root/tests/output"
+mkdir -p "$out"
+passed=() failed=()
+
+stage() {
+  # stage NAME COMMAND...: run one stage, keep its log, record the result.
+  local name=$1 start rc
+  shift
+  start=$(date +%s)
+  echo "=== $name"
+  "$@" 2>&1 | tee "$out/$name.log"
+  rc=${PIPESTATUS[0]}
+  echo "=== $name: $([ "$rc" -eq 0 ] && echo passed || echo "FAILED ($rc)") in $(($(date +%s) - start)) s"
+  if [ "$rc" -eq 0 ]; then passed+=("$name"); else failed+=("$name"); fi
+}
+
+lint() {
+  local rc=0
+  ruff check . || rc=1
+  ruff format --check . || rc=1
+  yamllint --strict . || rc=1
+  ansible-lint || rc=1
+  return $rc
+}
+
+unit() {
+  local rc=0
+  pytest tests/unit || rc=$?
+  # pytest exits 5 when it collects nothing: that is a failure of the suite, not a pass.
+  [ "$rc" -eq 5 ] && echo "unit: no tests were collected"
+  return $rc
+}
+
+build() {
+  # The collection must build with ansible-galaxy and install from the tarball.
+  local tmp
+  tmp=$(mktemp -d)
+  ansible-galaxy collection build --force --output-path "$tmp" . &&
+    ansible-galaxy collection install --offline --no-deps -p "$tmp/installed" "$tmp"/portguard-hardening-*.tar.gz &&
+    ANSIBLE_COLLECTIONS_PATH="$tmp/installed" ansible-doc -t module portguard.hardening.listening_facts >/dev/null &&
+    ANSIBLE_COLLECTIONS_PATH="$tmp/installed" ansible-galaxy collection list portguard.hardening
+  local rc=$?
+  rm -rf "$tmp"
+  return $rc
+}
+
+run_molecule() {
+  local scenario=$1
+  molecule test --scenario-name "$scenario"
+}
+
+case "$only" in
+  "" | lint) stage lint lint ;;&
+  "" | unit) stage unit unit ;;&
+  "" | build) stage build build ;;&
+  "" | molecule)
+    "$root/lab/build-images.sh" || failed+=(images)
+    for s in "${scenarios[@]}"; do stage "molecule-$s" run_molecule "$s"; done
+    ;;
+  lint | unit | build) ;;
+  *)
+    echo "test.sh: unknown stage '$only' (lint, unit, build, molecule)" >&2
+    exit 2
+    ;;
+esac
+
+echo
+[ ${#passed[@]} -gt 0 ] && echo "passed: ${passed[*]}"
+[ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
+echo "stages: ${#passed[@]} passed, ${#failed[@]} failed"
+[ ${#failed[@]} -eq 0 ]
