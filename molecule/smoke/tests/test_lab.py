@@ -1,8 +1,9 @@
 """The lab hosts look like the servers portguard is for: systemd up, rpcbind socket-activated."""
 
 import pytest
+from labhosts import lab_hosts
 
-testinfra_hosts = ["ansible://lab"]
+testinfra_hosts = lab_hosts()
 
 
 def test_systemd_is_running(host):
