@@ -13,7 +13,7 @@ export ANSIBLE_CONFIG := $(ROOT)/lab/ansible.cfg
 # Scenarios run by `make molecule`, in order; override with SCENARIOS="smoke ...".
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: setup images demo lab-down test lint unit build molecule clean
+.PHONY: setup images demo lab-down test lint unit build molecule bench clean
 
 setup:
 	@scripts/bootstrap.sh
@@ -41,6 +41,10 @@ build: setup
 
 molecule: images
 	@scripts/test.sh --only molecule $(SCENARIOS)
+
+# Scale benchmark (bench/listeners.py): BENCH_ARGS="--sizes 1000,4000 --repeat 3" to narrow it.
+bench: setup
+	@python bench/listeners.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .cache tests/output portguard-hardening-*.tar.gz
