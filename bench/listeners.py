@@ -115,7 +115,9 @@ def measure_isolated(argv, env=None, timeout=None):
     if pid == 0:
         os.close(read_fd)
         result = measure(argv, env, timeout)
-        payload = None if result is None else [result[0], result[1], result[2].decode(errors="replace")]
+        payload = None
+        if result is not None:
+            payload = [result[0], result[1], result[2].decode(errors="replace")]
         with os.fdopen(write_fd, "w") as w:
             json.dump(payload, w)
         os._exit(0)
@@ -252,7 +254,12 @@ def main():
         for size in [int(s) for s in opts.sizes.split(",")]:
             t0 = time.time()
             row = run_size(
-                size, opts.established, opts.processes, opts.repeat, lpf_timeout, env,
+                size,
+                opts.established,
+                opts.processes,
+                opts.repeat,
+                lpf_timeout,
+                env,
                 args_file.name,
             )
             rows.append(row)

@@ -1,0 +1,260 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the portguard.hardening collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which processes hold which sockets, read from a procfs tree.
+
+Nothing here runs at import time; every function takes the procfs root so the
+same code reads /proc or a fixture tree.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # noqa: UP001 - ansible-test boilerplate
+
+import contextlib
+import errno
+import os
+
+try:
+    import pwd
+except ImportError:  # pragma: no cover - not on Linux
+    pwd = None
+
+# Suffixes of the unit types that own processes; the first three are preferred
+# because .mount/.swap only run short-lived helpers.
+_PREFERRED_UNIT_SUFFIXES = (".service", ".scope", ".socket")
+_OTHER_UNIT_SUFFIXES = (".mount", ".swap")
+
+_VANISHED_ERRNOS = (errno.ENOENT, errno.ESRCH)
+
+
+def decode_exact(raw):
+    """Kernel bytes to text that is both exact and JSON-safe.
+
+    Valid UTF-8 is decoded as is (newlines, quotes and all).  Anything else is
+    decoded with 'backslashreplace', so each undecodable byte becomes the four
+    characters ``\\xNN``; surrogateescape would give lone surrogates, which
+    cannot be serialised to JSON.
+    """
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "backslashreplace")
+
+
+def _socket_inode(target):
+    # readlink() of a socket fd is 'socket:[<inode>]'.
+    if target.startswith("socket:[") and target.endswith("]"):
+        try:
+            return int(target[8:-1])
+        except ValueError:
+            return None
+    return None
+
+
+def map_socket_inodes(proc_root, inodes):
+    """Walk <proc_root>/<pid>/fd once and find the processes holding each socket inode.
+
+    Returns a dict with
+      holders: {inode: sorted list of pids} for the wanted inodes that were found,
+      unreadable_pids: sorted pids whose fds could not be read (EACCES and the like),
+      vanished_pids: count of processes that exited during the walk.
+    Only thread-group leaders are listed in <proc_root>, and threads share the
+    fd table, so tasks are not walked.
+    """
+    wanted = set(i for i in inodes if i)
+    holders = {}
+    unreadable = set()
+    vanished = 0
+    if not wanted:
+        return {"holders": holders, "unreadable_pids": [], "vanished_pids": 0}
+    with os.scandir(proc_root) as entries:
+        pids = sorted(int(e.name) for e in entries if e.name.isdigit())
+    for pid in pids:
+        fd_dir = os.path.join(proc_root, str(pid), "fd")
+        try:
+            with os.scandir(fd_dir) as fds:
+                for fd in fds:
+                    try:
+                        target = os.readlink(fd.path)
+                    except OSError as exc:
+                        if exc.errno in _VANISHED_ERRNOS:
+                            continue  # fd closed since the directory was listed
+                        raise
+                    inode = _socket_inode(target)
+                    if inode in wanted:
+                        holders.setdefault(inode, set()).add(pid)
+        except OSError as exc:
+            if exc.errno in _VANISHED_ERRNOS:
+                vanished += 1
+            else:
+                unreadable.add(pid)
+    return {
+        "holders": dict((inode, sorted(pids)) for inode, pids in holders.items()),
+        "unreadable_pids": sorted(unreadable),
+        "vanished_pids": vanished,
+    }
+
+
+def _read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def parse_status(text):
+    """Real uid and the pid in the innermost pid namespace, from /proc/<pid>/status."""
+    uid = None
+    ns_pid = None
+    for line in text.splitlines():
+        key, _sep, value = line.partition(":")
+        if key == "Uid":
+            fields = value.split()
+            if fields:
+                uid = int(fields[0])
+        elif key == "NSpid":
+            fields = value.split()
+            if fields:
+                ns_pid = int(fields[-1])
+    return uid, ns_pid
+
+
+def parse_cmdline(raw):
+    """argv from /proc/<pid>/cmdline: NUL-separated, one terminating NUL dropped."""
+    if not raw:
+        return []
+    if raw.endswith(b"\0"):
+        raw = raw[:-1]
+    return [decode_exact(arg) for arg in raw.split(b"\0")]
+
+
+def parse_comm(raw):
+    """The kernel's comm, exact: only the newline the kernel appends is removed."""
+    if raw.endswith(b"\n"):
+        raw = raw[:-1]
+    return decode_exact(raw)
+
+
+def unit_from_cgroup_path(path):
+    """The systemd unit a cgroup path belongs to, or None.
+
+    The last .service/.scope/.socket component wins, so container layouts such
+    as /system.slice/libpod-<id>.scope/container/system.slice/nginx.service
+    resolve to the innermost unit; .mount/.swap only when nothing else matches.
+    """
+    parts = [p for p in path.strip().split("/") if p]
+    for suffixes in (_PREFERRED_UNIT_SUFFIXES, _OTHER_UNIT_SUFFIXES):
+        for part in reversed(parts):
+            for suffix in suffixes:
+                if part.endswith(suffix) and len(part) > len(suffix):
+                    return part
+    return None
+
+
+def parse_cgroup(text):
+    """The systemd unit from /proc/<pid>/cgroup text (cgroup v1, hybrid or v2), or None.
+
+    The name=systemd hierarchy (v1, hybrid) is systemd's own view; the unified
+    '0::' line is used when that is absent or names no unit (pure v2).
+    """
+    named = None
+    unified = None
+    for line in text.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        hierarchy, controllers, path = parts
+        if "name=systemd" in controllers.split(","):
+            named = path
+        elif hierarchy == "0" and controllers == "":
+            unified = path
+    for path in (named, unified):
+        if path:
+            unit = unit_from_cgroup_path(path)
+            if unit:
+                return unit
+    return None
+
+
+_USER_CACHE = {}
+
+
+def lookup_user(uid):
+    """User name for a uid from the passwd database, else the uid as a string."""
+    if uid is None:
+        return None
+    if uid not in _USER_CACHE:
+        name = str(uid)
+        if pwd is not None:
+            with contextlib.suppress(KeyError):
+                name = pwd.getpwuid(uid).pw_name
+        _USER_CACHE[uid] = name
+    return _USER_CACHE[uid]
+
+
+def read_process(proc_root, pid, user_lookup=lookup_user):
+    """Describe one process, or return None if it exited meanwhile.
+
+    Returns pid, name (comm), exe (readlink target, None if unreadable), cmdline
+    (list), uid (real), user, ns_pid (pid in its own pid namespace) and unit (from
+    its cgroup).  Unreadable parts are None rather than errors.
+    """
+    base = os.path.join(proc_root, str(pid))
+    name = None
+    uid = ns_pid = None
+    try:
+        name = parse_comm(_read_bytes(os.path.join(base, "comm")))
+        uid, ns_pid = parse_status(decode_exact(_read_bytes(os.path.join(base, "status"))))
+    except OSError as exc:
+        if exc.errno in _VANISHED_ERRNOS:
+            return None
+        # Both are world-readable; keep what was read if an LSM says otherwise.
+    try:
+        exe = decode_exact(os.readlink(os.path.join(os.fsencode(base), b"exe")))
+    except OSError:
+        exe = None  # kernel threads have none; other users' need privileges
+    try:
+        cmdline = parse_cmdline(_read_bytes(os.path.join(base, "cmdline")))
+    except OSError:
+        cmdline = []
+    try:
+        unit = parse_cgroup(decode_exact(_read_bytes(os.path.join(base, "cgroup"))))
+    except OSError:
+        unit = None
+    return {
+        "pid": pid,
+        "name": name,
+        "exe": exe,
+        "cmdline": cmdline,
+        "uid": uid,
+        "user": user_lookup(uid),
+        "ns_pid": ns_pid,
+        "unit": unit,
+    }
+
+
+def is_systemd_init(process):
+    """True for systemd running as PID 1 of its pid namespace (host or container)."""
+    if 1 not in (process.get("pid"), process.get("ns_pid")):
+        return False
+    exe = process.get("exe") or ""
+    # Booted as /sbin/init the comm can differ; the executable still says systemd.
+    return process.get("name") == "systemd" or os.path.basename(exe) == "systemd"
+
+
+def choose_unit(processes, init_fallback=None):
+    """The unit to report for a socket held by these processes.
+
+    A service holding the socket beats systemd itself (which only keeps its
+    copy for socket activation): the unit of the lowest-pid non-init holder
+    that has one.  When only systemd holds it, ``init_fallback`` (the service
+    the matching .socket unit triggers).  Otherwise None.
+    """
+    others = [p for p in sorted(processes, key=lambda p: p["pid"]) if not is_systemd_init(p)]
+    if others:
+        for process in others:
+            if process.get("unit"):
+                return process["unit"]
+        return None
+    if processes:
+        return init_fallback
+    return None

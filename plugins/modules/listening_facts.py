@@ -1,0 +1,674 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the portguard.hardening collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # noqa: UP001 - ansible-test boilerplate
+
+DOCUMENTATION = r"""
+---
+module: listening_facts
+short_description: Gather the listening TCP and UDP sockets of a Linux host with their owners
+version_added: 0.1.0
+description:
+  - Lists every listening TCP socket and every bound, unconnected UDP socket of the
+    host's network namespace, with the processes holding it, the systemd unit that
+    owns it and the systemd C(.socket) units that provide it.
+  - Reads the kernel directly (sock_diag netlink, falling back to C(/proc/net)) and
+    C(/proc); needs neither C(ss), C(netstat), C(ps) nor C(lsof) on the host, only
+    Python's standard library.
+  - Asks systemd about its socket units with two C(systemctl) calls per run, and
+    only when the host was booted with systemd (C(/run/systemd/system) exists).
+  - Unprivileged runs see every socket but cannot see which processes of other
+    users hold them; those sockets are reported with
+    RV(ansible_facts.listening_sockets[].holders=unknown) and a warning. Use privilege
+    escalation for complete results.
+author:
+  - portguard maintainers (@portguard)
+options:
+  protocols:
+    description:
+      - Which transport protocols to report.
+    type: list
+    elements: str
+    choices: [tcp, udp]
+    default: [tcp, udp]
+  families:
+    description:
+      - Which address families to report.
+      - An IPv6 socket that also accepts IPv4 (RV(ansible_facts.listening_sockets[].v6only=false))
+        is reported once, as C(ipv6).
+    type: list
+    elements: str
+    choices: [ipv4, ipv6]
+    default: [ipv4, ipv6]
+  include_loopback:
+    description:
+      - Whether to report sockets bound to a loopback address
+        (C(127.0.0.0/8), C(::1), and IPv4-mapped loopback).
+    type: bool
+    default: true
+  source:
+    description:
+      - Where to read the socket tables from.
+      - V(sock_diag) asks the kernel over netlink. It reports the bound interface
+        and C(IPV6_V6ONLY) of each socket, and is fast on hosts with many connections.
+      - V(proc) parses C(/proc/net/tcp), C(tcp6), C(udp) and C(udp6). These carry
+        neither the bound interface (reported as V(null)) nor C(IPV6_V6ONLY)
+        (guessed from C(net.ipv6.bindv6only)).
+      - V(auto) uses V(sock_diag) and falls back to V(proc), with a warning, when
+        netlink fails (for example without the C(inet_diag)/C(udp_diag) kernel modules).
+    type: str
+    choices: [auto, sock_diag, proc]
+    default: auto
+  proc_path:
+    description:
+      - Where procfs is mounted. Meant for tests and for containers that mount the
+        host's procfs elsewhere.
+      - Sockets always come from the network namespace the module runs in; with
+        O(source=sock_diag) this only changes where processes are looked up.
+    type: path
+    default: /proc
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.facts
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads; it behaves the same in check mode.
+  diff_mode:
+    support: none
+  facts:
+    support: full
+  platform:
+    platforms: linux
+notes:
+  - Process names are the kernel's C(comm) exactly, up to 15 bytes, with only the
+    newline the kernel appends removed. Names, command lines and executable paths
+    that are not valid UTF-8 have each undecodable byte written as the four
+    characters C(\\xNN) (Python's C(backslashreplace)), so the output is exact,
+    printable and JSON-safe.
+  - A socket held both by systemd (PID 1, for socket activation) and by a service
+    is reported with the service's unit.
+  - Sockets are listed from the module's network namespace; processes are looked up
+    in the procfs at O(proc_path). A socket held only by processes in another PID
+    namespace, or hidden by C(hidepid), shows RV(ansible_facts.listening_sockets[].holders=unknown).
+seealso:
+  - name: sock_diag(7)
+    description: The netlink interface used to list sockets.
+    link: https://man7.org/linux/man-pages/man7/sock_diag.7.html
+  - name: systemd.socket(5)
+    description: Socket units, whose C(Listen) addresses are matched.
+    link: https://www.freedesktop.org/software/systemd/man/latest/systemd.socket.html
+"""
+
+EXAMPLES = r"""
+- name: Gather listening sockets
+  portguard.hardening.listening_facts:
+  become: true
+
+- name: Fail on anything reachable from outside that is not expected
+  ansible.builtin.assert:
+    that: item.port in [22, 443]
+    fail_msg: "{{ item.protocol }}/{{ item.port }} on {{ item.address }} held by {{ item.unit }}"
+  loop: >-
+    {{ ansible_facts.listening_sockets
+       | rejectattr('scope', 'in', ['loopback', 'link_local']) }}
+  loop_control:
+    label: "{{ item.protocol }} {{ item.address }}:{{ item.port }}"
+
+- name: Only TCP over IPv4, skipping loopback, read from /proc/net
+  portguard.hardening.listening_facts:
+    protocols: [tcp]
+    families: [ipv4]
+    include_loopback: false
+    source: proc
+
+- name: Stop and mask the socket units that would reopen port 111
+  ansible.builtin.systemd_service:
+    name: "{{ item }}"
+    state: stopped
+    masked: true
+  loop: >-
+    {{ ansible_facts.listening_sockets | selectattr('port', 'equalto', 111)
+       | map(attribute='activated_by') | flatten | unique }}
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts added to the host.
+  returned: always
+  type: complex
+  contains:
+    listening_sockets:
+      description:
+        - One entry per listening socket, sorted by protocol, family, port and then
+          address (numerically), interface and inode.
+        - TCP sockets in the LISTEN state, and UDP sockets bound to a port and not
+          connected.
+      returned: always
+      type: list
+      elements: dict
+      contains:
+        protocol:
+          description: Transport protocol.
+          type: str
+          choices: [tcp, udp]
+          sample: tcp
+        family:
+          description: Address family of the socket. An IPv4-mapped IPv6 address is still V(ipv6).
+          type: str
+          choices: [ipv4, ipv6]
+          sample: ipv6
+        address:
+          description:
+            - Bound address in canonical text (RFC 5952 for IPv6; IPv4-mapped
+              addresses as C(::ffff:a.b.c.d)). Never carries a C(%zone) suffix.
+          type: str
+          sample: "::"
+        port:
+          description: Bound port.
+          type: int
+          sample: 111
+        interface:
+          description:
+            - Name of the device the socket is bound to (C(SO_BINDTODEVICE) or an
+              IPv6 zone), or V(null) when unbound, unknown (O(source=proc)), or the
+              index no longer resolves.
+          type: str
+          sample: lo
+        scope:
+          description:
+            - Reachability of the bound address. V(any) is a wildcard address,
+              V(private) anything that is not globally routable (RFC 1918, ULA,
+              CGNAT ...), V(public) a global address.
+            - IPv4-mapped addresses are judged by their IPv4 part; multicast groups
+              by their scope.
+          type: str
+          choices: [any, loopback, link_local, private, public]
+          sample: any
+        v6only:
+          description:
+            - For IPv6 sockets, whether C(IPV6_V6ONLY) is set. An IPv6 wildcard with
+              V(false) also accepts IPv4 connections. V(null) for IPv4 sockets.
+            - With O(source=proc) this is the C(net.ipv6.bindv6only) default, a guess.
+          type: bool
+          sample: false
+        inode:
+          description:
+            - Inode number of the socket; V(0) for sockets with no file (created by the kernel).
+          type: int
+          sample: 18734
+        uid:
+          description: User id that created the socket, as the kernel reports it.
+          type: int
+          sample: 0
+        holders:
+          description:
+            - V(process) when at least one process holds the socket.
+            - V(kernel) when the socket has no inode (a kernel socket).
+            - V(unknown) when no visible process holds it (hidden by C(hidepid), in
+              another PID namespace, owned by another user on an unprivileged run,
+              or a kernel service such as nfsd).
+          type: str
+          choices: [process, kernel, unknown]
+          sample: process
+        processes:
+          description:
+            - Every process holding the socket, sorted by pid.
+            - Empty unless RV(ansible_facts.listening_sockets[].holders=process).
+          type: list
+          elements: dict
+          contains:
+            pid:
+              description: Process id, as seen in O(proc_path).
+              type: int
+              sample: 49
+            name:
+              description:
+                - The kernel's C(comm) for the process (at most 15 bytes), exactly,
+                  spaces, quotes and newlines included; undecodable bytes as C(\\xNN).
+              type: str
+              sample: rpcbind
+            exe:
+              description:
+                - Target of C(/proc/<pid>/exe), or V(null) if unreadable.
+                - Ends in C( (deleted)) when the binary was replaced since the process started.
+              type: str
+              sample: /usr/sbin/rpcbind
+            cmdline:
+              description: Command line arguments, split on NUL.
+              type: list
+              elements: str
+              sample: [/usr/sbin/rpcbind, -f, -w]
+            user:
+              description: Name of the real user, or the uid as a string when it has no name.
+              type: str
+              sample: _rpc
+            uid:
+              description: Real user id of the process.
+              type: int
+              sample: 107
+        unit:
+          description:
+            - The systemd unit owning the socket's service process, from its cgroup
+              (the innermost C(.service), C(.scope) or C(.socket), also inside containers).
+            - When only systemd (PID 1) holds the socket, the unit its C(.socket) unit
+              triggers.
+            - V(null) when there is none.
+          type: str
+          sample: rpcbind.service
+        activated_by:
+          description:
+            - Active systemd C(.socket) units that provide this socket, sorted. Those are the units
+              with a C(Listen) entry for the same protocol, address and port, and those
+              triggering RV(ansible_facts.listening_sockets[].unit) that listen on the
+              same protocol and port.
+            - Empty when there are none or systemd is unavailable.
+          type: list
+          elements: str
+          sample: [rpcbind.socket]
+    listening_sockets_meta:
+      description: How the facts were gathered and what could not be read.
+      returned: always
+      type: dict
+      contains:
+        source:
+          description: Where the socket tables came from.
+          type: str
+          choices: [sock_diag, proc]
+          sample: sock_diag
+        sock_diag_error:
+          description: Why O(source=auto) fell back to C(/proc/net), or V(null).
+          type: str
+          sample: "sock_diag dump failed: errno 2 (No such file or directory)"
+        v6only_guessed:
+          description:
+            - How many IPv6 sockets got RV(ansible_facts.listening_sockets[].v6only) from the
+              C(net.ipv6.bindv6only) default.
+          type: int
+          sample: 0
+        bindv6only:
+          description:
+            - The C(net.ipv6.bindv6only) value used for guesses, or V(null) when none was needed.
+          type: bool
+          sample: false
+        counts:
+          description: Number of reported sockets, in total and by protocol, family and holders.
+          type: dict
+          contains:
+            total:
+              description: All reported sockets.
+              type: int
+              sample: 5
+            tcp:
+              description: TCP sockets.
+              type: int
+              sample: 3
+            udp:
+              description: UDP sockets.
+              type: int
+              sample: 2
+            ipv4:
+              description: IPv4 sockets.
+              type: int
+              sample: 3
+            ipv6:
+              description: IPv6 sockets.
+              type: int
+              sample: 2
+            process:
+              description: Sockets held by at least one visible process.
+              type: int
+              sample: 4
+            kernel:
+              description: Kernel sockets (inode 0).
+              type: int
+              sample: 0
+            unknown:
+              description: Sockets no visible process holds.
+              type: int
+              sample: 1
+        unreadable_pids:
+          description: Number of processes whose open files could not be read.
+          type: int
+          sample: 0
+        vanished_pids:
+          description: Number of processes that exited while being inspected.
+          type: int
+          sample: 0
+        unreadable:
+          description: Files that could not be read, with the reason.
+          type: list
+          elements: str
+          sample: ["/proc/net/tcp6: No such file or directory"]
+        systemd:
+          description: What systemd said about its socket units.
+          type: dict
+          contains:
+            available:
+              description: Whether socket units could be queried.
+              type: bool
+              sample: true
+            reason:
+              description: Why not, or V(null).
+              type: str
+              sample: /run/systemd/system does not exist (not booted with systemd)
+            socket_units:
+              description: Every loaded C(.socket) unit.
+              type: list
+              elements: dict
+              contains:
+                unit:
+                  description: Unit name.
+                  type: str
+                  sample: rpcbind.socket
+                active_state:
+                  description: C(ActiveState) of the unit.
+                  type: str
+                  sample: active
+                unit_file_state:
+                  description: C(UnitFileState) of the unit.
+                  type: str
+                  sample: enabled
+                listen:
+                  description: C(Listen) entries as systemd prints them.
+                  type: list
+                  elements: str
+                  sample: ["/run/rpcbind.sock (Stream)", "0.0.0.0:111 (Stream)"]
+                triggers:
+                  description: Units the socket unit triggers.
+                  type: list
+                  elements: str
+                  sample: [rpcbind.service]
+"""
+
+# Imports follow the documentation, as ansible-test's validate-modules requires.
+import ipaddress
+import os
+import socket
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.portguard.hardening.plugins.module_utils._owners import (
+    choose_unit,
+    lookup_user,
+    map_socket_inodes,
+    read_process,
+)
+from ansible_collections.portguard.hardening.plugins.module_utils._sockets import (
+    FAMILIES,
+    PROTOCOLS,
+    SockDiagError,
+    address_scope,
+    dump_sock_diag,
+    parse_proc_net,
+    parse_sock_diag,
+)
+from ansible_collections.portguard.hardening.plugins.module_utils._systemd_sockets import (
+    SystemdQueryError,
+    activated_by,
+    query_socket_units,
+    summarize_units,
+    triggered_service,
+)
+
+ARGUMENT_SPEC = dict(
+    protocols=dict(type="list", elements="str", choices=["tcp", "udp"], default=["tcp", "udp"]),
+    families=dict(type="list", elements="str", choices=["ipv4", "ipv6"], default=["ipv4", "ipv6"]),
+    include_loopback=dict(type="bool", default=True),
+    source=dict(type="str", choices=["auto", "sock_diag", "proc"], default="auto"),
+    proc_path=dict(type="path", default="/proc"),
+)
+# sd_booted(3): this directory exists only when systemd is the running init.
+SYSTEMD_BOOTED_MARKER = "/run/systemd/system"
+SYSTEMCTL_ENV = {"LC_ALL": "C", "SYSTEMD_COLORS": "0", "SYSTEMD_PAGER": ""}
+_PROC_TABLES = {
+    ("tcp", "ipv4"): "tcp",
+    ("tcp", "ipv6"): "tcp6",
+    ("udp", "ipv4"): "udp",
+    ("udp", "ipv6"): "udp6",
+}
+_ORDER = {"tcp": 0, "udp": 1, "ipv4": 0, "ipv6": 1}
+
+
+class GatherError(Exception):
+    """Gathering cannot go on (the requested source failed, proc_path is unusable)."""
+
+
+def _interface_name(index):
+    try:
+        return socket.if_indextoname(index)
+    except (OSError, ValueError, OverflowError):
+        return None
+
+
+def _combos(protocols, families):
+    return [
+        (p, f) for p in ("tcp", "udp") if p in protocols for f in ("ipv4", "ipv6") if f in families
+    ]
+
+
+def _from_sock_diag(combos):
+    sockets = []
+    for protocol, family in combos:
+        data = dump_sock_diag(FAMILIES[family], PROTOCOLS[protocol])
+        sockets.extend(parse_sock_diag(data, protocol))
+    return sockets
+
+
+def _from_proc(proc_path, combos, unreadable):
+    sockets = []
+    for protocol, family in combos:
+        path = os.path.join(proc_path, "net", _PROC_TABLES[(protocol, family)])
+        try:
+            with open(path) as f:
+                text = f.read()
+        except OSError as exc:
+            # tcp6/udp6 are absent when IPv6 is disabled: nothing to report there.
+            unreadable.append(f"{path}: {exc.strerror or exc}")
+            continue
+        sockets.extend(parse_proc_net(text, protocol, family))
+    return sockets
+
+
+def _read_bindv6only(proc_path, unreadable):
+    path = os.path.join(proc_path, "sys", "net", "ipv6", "bindv6only")
+    try:
+        with open(path) as f:
+            return f.read().strip() == "1"
+    except OSError as exc:
+        unreadable.append(f"{path}: {exc.strerror or exc}")
+        return False  # the kernel default
+
+
+def _sort_key(entry):
+    return (
+        _ORDER[entry["protocol"]],
+        _ORDER[entry["family"]],
+        entry["port"],
+        int(ipaddress.ip_address(entry["address"])),
+        entry["interface"] or "",
+        entry["inode"],
+    )
+
+
+def _public_process(p):
+    return {
+        "pid": p["pid"],
+        "name": p["name"],
+        "exe": p["exe"],
+        "cmdline": p["cmdline"],
+        "user": p["user"],
+        "uid": p["uid"],
+    }
+
+
+def gather(
+    proc_path="/proc",
+    source="auto",
+    protocols=("tcp", "udp"),
+    families=("ipv4", "ipv6"),
+    include_loopback=True,
+    systemctl=None,
+    systemd_unavailable="systemctl was not given",
+    interface_name=_interface_name,
+    user_lookup=lookup_user,
+):
+    """Collect the listening sockets.  Returns (facts dict, list of warnings).
+
+    ``systemctl`` is a callable run(args) -> (rc, out, err) or None, in which case
+    ``systemd_unavailable`` says why.  Raises GatherError when the requested
+    source cannot be read.
+    """
+    warnings = []
+    unreadable = []
+    combos = _combos(protocols, families)
+
+    sock_diag_error = None
+    used = source
+    raw = None
+    if source in ("auto", "sock_diag"):
+        try:
+            raw = _from_sock_diag(combos)
+            used = "sock_diag"
+        except (SockDiagError, OSError) as exc:
+            if source == "sock_diag":
+                raise GatherError(f"sock_diag failed: {exc}") from exc
+            sock_diag_error = str(exc)
+            used = "proc"
+            warnings.append(
+                f"sock_diag failed ({exc}); read /proc/net instead, which lacks "
+                "bound interfaces and IPV6_V6ONLY"
+            )
+    if raw is None:
+        raw = _from_proc(proc_path, combos, unreadable)
+
+    if not include_loopback:
+        raw = [s for s in raw if address_scope(s["address"]) != "loopback"]
+
+    bindv6only = None
+    guessed = 0
+    for sock in raw:
+        if sock["family"] == "ipv6" and sock["v6only"] is None:
+            if bindv6only is None:
+                bindv6only = _read_bindv6only(proc_path, unreadable)
+            sock["v6only"] = bindv6only
+            guessed += 1
+
+    try:
+        walk = map_socket_inodes(proc_path, [s["inode"] for s in raw])
+    except OSError as exc:
+        raise GatherError(f"cannot list processes in {proc_path}: {exc}") from exc
+    processes = {}
+    for pids in walk["holders"].values():
+        for pid in pids:
+            if pid not in processes:
+                processes[pid] = read_process(proc_path, pid, user_lookup)
+    if walk["unreadable_pids"]:
+        count = len(walk["unreadable_pids"])
+        shown = ", ".join(str(p) for p in walk["unreadable_pids"][:10])
+        more = "" if count <= 10 else ", ..."
+        warnings.append(
+            f"could not read the open files of {count} process(es) (pid {shown}{more}); "
+            "sockets only they hold are reported with holders 'unknown'"
+        )
+
+    units = []
+    systemd = {"available": False, "reason": systemd_unavailable, "socket_units": []}
+    if systemctl is not None:
+        try:
+            units = query_socket_units(systemctl)
+            systemd = {"available": True, "reason": None, "socket_units": summarize_units(units)}
+        except SystemdQueryError as exc:
+            systemd["reason"] = str(exc)
+            warnings.append(f"cannot list systemd socket units, activated_by is empty: {exc}")
+
+    entries = []
+    for sock in raw:
+        holders = [processes[p] for p in walk["holders"].get(sock["inode"], []) if processes.get(p)]
+        interface = interface_name(sock["interface_index"]) if sock["interface_index"] else None
+        view = dict(sock, interface=interface)
+        unit = choose_unit(holders, triggered_service(activated_by(view, units), units))
+        if holders:
+            held = "process"
+        elif sock["inode"] == 0:
+            held = "kernel"
+        else:
+            held = "unknown"
+        entries.append(
+            {
+                "protocol": sock["protocol"],
+                "family": sock["family"],
+                "address": sock["address"],
+                "port": sock["port"],
+                "interface": interface,
+                "scope": address_scope(sock["address"]),
+                "v6only": sock["v6only"] if sock["family"] == "ipv6" else None,
+                "inode": sock["inode"],
+                "uid": sock["uid"],
+                "holders": held,
+                "processes": [_public_process(p) for p in holders],
+                "unit": unit,
+                "activated_by": activated_by(view, units, unit),
+            }
+        )
+    entries.sort(key=_sort_key)
+
+    counts = {"total": len(entries)}
+    for key in ("tcp", "udp", "ipv4", "ipv6", "process", "kernel", "unknown"):
+        counts[key] = 0
+    for e in entries:
+        for key in (e["protocol"], e["family"], e["holders"]):
+            counts[key] += 1
+    meta = {
+        "source": used,
+        "sock_diag_error": sock_diag_error,
+        "v6only_guessed": guessed,
+        "bindv6only": bindv6only,
+        "counts": counts,
+        "unreadable_pids": len(walk["unreadable_pids"]),
+        "vanished_pids": walk["vanished_pids"],
+        "unreadable": unreadable,
+        "systemd": systemd,
+    }
+    return {"listening_sockets": entries, "listening_sockets_meta": meta}, warnings
+
+
+def _systemctl_runner(module):
+    """A run(args) for systemd, or (None, reason) when the host has no systemd."""
+    if not os.path.isdir(SYSTEMD_BOOTED_MARKER):
+        return None, f"{SYSTEMD_BOOTED_MARKER} does not exist (not booted with systemd)"
+    path = module.get_bin_path("systemctl")
+    if not path:
+        return None, "systemctl not found"
+
+    def run(args):
+        return module.run_command([path] + list(args), environ_update=SYSTEMCTL_ENV)
+
+    return run, None
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    systemctl, reason = _systemctl_runner(module)
+    try:
+        facts, warnings = gather(
+            proc_path=module.params["proc_path"],
+            source=module.params["source"],
+            protocols=module.params["protocols"],
+            families=module.params["families"],
+            include_loopback=module.params["include_loopback"],
+            systemctl=systemctl,
+            systemd_unavailable=reason,
+        )
+    except GatherError as exc:
+        module.fail_json(msg=str(exc))
+    for warning in warnings:
+        module.warn(warning)
+    module.exit_json(changed=False, ansible_facts=facts)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Make the checkout importable as ansible_collections.portguard.hardening, and build procfs trees.
+
+With plain ``pytest tests/unit`` from the repository root nothing else is needed:
+a temporary directory holding ansible_collections/portguard/hardening -> <repo>
+is put on sys.path, unless the collection is already importable (ansible-test,
+or ANSIBLE_COLLECTIONS_PATH set up by the caller).
+"""
+
+import atexit
+import importlib.util
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+import pytest
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FIXTURES = os.path.join(REPO_ROOT, "tests", "unit", "plugins", "module_utils", "fixtures")
+
+
+def _make_importable():
+    try:
+        if importlib.util.find_spec("ansible_collections.portguard.hardening") is not None:
+            return
+    except ImportError:
+        pass
+    base = tempfile.mkdtemp(prefix="portguard-collections-")
+    atexit.register(shutil.rmtree, base, True)
+    ns = os.path.join(base, "ansible_collections", "portguard")
+    os.makedirs(ns)
+    os.symlink(REPO_ROOT, os.path.join(ns, "hardening"))
+    sys.path.insert(0, base)
+    for name in list(sys.modules):
+        if name == "ansible_collections" or name.startswith("ansible_collections."):
+            del sys.modules[name]
+
+
+_make_importable()
+
+
+def build_proc_tree_from_json(source, dest):
+    """Write a captured procfs tree stored as JSON ({pid: {files_hex, fd, exe}}) to dest."""
+    with open(source) as f:
+        tree = json.load(f)
+    for pid, spec in tree.items():
+        base = os.path.join(dest, pid)
+        os.makedirs(os.path.join(base, "fd"))
+        for name, data in spec["files_hex"].items():
+            with open(os.path.join(base, name), "wb") as f:
+                f.write(bytes.fromhex(data))
+        for fd, target in spec["fd"].items():
+            os.symlink(target, os.path.join(base, "fd", fd))
+        os.symlink(spec["exe"], os.path.join(base, "exe"))
+    return dest
+
+
+def build_proc_tree(source, dest):
+    """Copy a fixture procfs tree to dest, turning fd.txt / exe.txt into symlinks.
+
+    In a fixture tree each <pid>/fd.txt lists "<fd> <readlink target>" lines and
+    <pid>/exe.txt holds the exe target; symlinks are made here because the
+    repository should not carry dangling ones. A pid without fd.txt gets no fd
+    directory, which reads like a process that exited mid-scan.
+    """
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns("fd.txt", "exe.txt"))
+    for name in os.listdir(source):
+        pid_dir = os.path.join(source, name)
+        if not (name.isdigit() and os.path.isdir(pid_dir)):
+            continue
+        fd_list = os.path.join(pid_dir, "fd.txt")
+        if os.path.exists(fd_list):
+            os.mkdir(os.path.join(dest, name, "fd"))
+            with open(fd_list) as f:
+                for line in f:
+                    if line.strip():
+                        fd, target = line.rstrip("\n").split(" ", 1)
+                        os.symlink(target, os.path.join(dest, name, "fd", fd))
+        exe = os.path.join(pid_dir, "exe.txt")
+        if os.path.exists(exe):
+            with open(exe) as f:
+                os.symlink(f.read().rstrip("\n"), os.path.join(dest, name, "exe"))
+    return dest
+
+
+@pytest.fixture
+def fixture_path():
+    """Absolute path of a file under tests/unit/plugins/module_utils/fixtures."""
+    return lambda *parts: os.path.join(FIXTURES, *parts)
+
+
+@pytest.fixture
+def proc_tree(tmp_path):
+    """Build a fixture procfs tree (a directory or .json under fixtures/) in a temp dir."""
+
+    def build(name):
+        source = os.path.join(FIXTURES, name)
+        if name.endswith(".json"):
+            return build_proc_tree_from_json(source, str(tmp_path / "proc"))
+        return build_proc_tree(source, str(tmp_path / "proc"))
+
+    return build
