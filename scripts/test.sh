@@ -46,14 +46,21 @@ unit() {
 }
 
 build() {
-  # The collection must build with ansible-galaxy and install from the tarball.
-  local tmp
+  # The collection must build with ansible-galaxy, install from the tarball alone, and document
+  # its module from there.
+  local tmp rc=0
   tmp=$(mktemp -d)
-  ansible-galaxy collection build --force --output-path "$tmp" . &&
-    ansible-galaxy collection install --offline --no-deps -p "$tmp/installed" "$tmp"/portguard-hardening-*.tar.gz &&
-    ANSIBLE_COLLECTIONS_PATH="$tmp/installed" ansible-doc -t module portguard.hardening.listening_facts >/dev/null &&
-    ANSIBLE_COLLECTIONS_PATH="$tmp/installed" ansible-galaxy collection list portguard.hardening
-  local rc=$?
+  (
+    set -e
+    export ANSIBLE_COLLECTIONS_PATH="$tmp/installed"
+    ansible-galaxy collection build --force --output-path "$tmp" .
+    ansible-galaxy collection install --offline --no-deps --force -p "$tmp/installed" \
+      "$tmp"/portguard-hardening-*.tar.gz
+    test -f "$tmp/installed/ansible_collections/portguard/hardening/MANIFEST.json"
+    ansible-doc -t module portguard.hardening.listening_facts >"$tmp/doc.txt"
+    grep -q "portguard.hardening.listening_facts" "$tmp/doc.txt"
+    ansible-galaxy collection list portguard.hardening
+  ) || rc=$?
   rm -rf "$tmp"
   return $rc
 }

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type  # noqa: UP001 - ansible-test boilerplate
 
+import functools
 import ipaddress
 import os
 import socket
@@ -185,7 +186,7 @@ def parse_sock_diag(data, protocol, byteorder=sys.byteorder):
             {
                 "protocol": protocol,
                 "family": _FAMILY_NAMES[family],
-                "address": format_address(packed),
+                "address": format_address(bytes(packed)),
                 "port": sport,
                 "interface_index": ifindex or None,
                 "v6only": v6only,
@@ -271,7 +272,7 @@ def parse_proc_net(text, protocol, family, byteorder=sys.byteorder):
             {
                 "protocol": protocol,
                 "family": family,
-                "address": format_address(packed),
+                "address": format_address(bytes(packed)),
                 "port": port,
                 "interface_index": None,
                 "v6only": None,
@@ -282,6 +283,8 @@ def parse_proc_net(text, protocol, family, byteorder=sys.byteorder):
     return sockets
 
 
+# Hosts bind thousands of sockets to a handful of addresses: parse each distinct one once.
+@functools.lru_cache(maxsize=4096)
 def format_address(packed):
     """Canonical text for a packed address.
 
@@ -318,6 +321,7 @@ def _multicast_scope(ip):
     return "public"
 
 
+@functools.lru_cache(maxsize=4096)
 def address_scope(address):
     """Classify a bound address: any, loopback, link_local, private or public.
 

@@ -386,6 +386,7 @@ ansible_facts:
 """
 
 # Imports follow the documentation, as ansible-test's validate-modules requires.
+import functools
 import ipaddress
 import os
 import socket
@@ -483,12 +484,17 @@ def _read_bindv6only(proc_path, unreadable):
         return False  # the kernel default
 
 
+@functools.lru_cache(maxsize=4096)
+def _address_number(address):
+    return int(ipaddress.ip_address(address))
+
+
 def _sort_key(entry):
     return (
         _ORDER[entry["protocol"]],
         _ORDER[entry["family"]],
         entry["port"],
-        int(ipaddress.ip_address(entry["address"])),
+        _address_number(entry["address"]),
         entry["interface"] or "",
         entry["inode"],
     )
