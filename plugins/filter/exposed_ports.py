@@ -1,0 +1,68 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the portguard.hardening collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters of the exposed_ports policy; the work is in module_utils/_policy.py.
+
+Documentation: exposed_ports_<name>.yml next to this file.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # noqa: UP001 - ansible-test boilerplate
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.portguard.hardening.plugins.module_utils._policy import (
+    PolicyError,
+    builtin_rules,
+    evaluate,
+    reconcile,
+    validate_policy,
+)
+
+
+def _failure(name, errors):
+    count = "1 problem" if len(errors) == 1 else f"{len(errors)} problems"
+    return AnsibleFilterError("{}: {}: {}".format(name, count, "; ".join(errors)))
+
+
+def exposed_ports_validate(rules, default_action="report"):
+    """True when the rules and default action are valid; raises with every problem otherwise."""
+    errors = validate_policy(rules, default_action)
+    if errors:
+        raise _failure("exposed_ports_validate", errors)
+    return True
+
+
+def exposed_ports_builtin_rules(_input=None):
+    """The built-in rules; the input is ignored."""
+    return builtin_rules()
+
+
+def exposed_ports_evaluate(
+    sockets, rules=None, default_action="report", use_builtin=True, context=None
+):
+    """Findings, allowed and compliant sockets, the plan and a summary; see _policy.evaluate."""
+    try:
+        return evaluate(sockets, rules, default_action, use_builtin, context)
+    except PolicyError as exc:
+        raise _failure("exposed_ports_evaluate", exc.errors) from None
+
+
+def exposed_ports_reconcile(findings, sockets_after, firewall_after=None, context=None):
+    """The findings with remediation checked against the state after it."""
+    try:
+        return reconcile(findings, sockets_after, firewall_after, context)
+    except PolicyError as exc:
+        raise _failure("exposed_ports_reconcile", exc.errors) from None
+
+
+class FilterModule:
+    """portguard.hardening exposed_ports filters."""
+
+    def filters(self):
+        return {
+            "exposed_ports_builtin_rules": exposed_ports_builtin_rules,
+            "exposed_ports_evaluate": exposed_ports_evaluate,
+            "exposed_ports_reconcile": exposed_ports_reconcile,
+            "exposed_ports_validate": exposed_ports_validate,
+        }

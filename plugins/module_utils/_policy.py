@@ -1,0 +1,1385 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the portguard.hardening collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The exposed-ports policy: validate rules, judge listening sockets, check remediation.
+
+Pure functions over plain data: the ``listening_facts`` sockets, the user's
+rules, and a description of firewalld that the role gathers.  The filters in
+plugins/filter/exposed_ports.py run them on the controller.
+
+Public: builtin_rules, validate_policy, evaluate, reconcile, parse_firewall,
+exposure, parse_rich_rule and PolicyError.  Shapes of the inputs and outputs
+are documented on evaluate() and in the filters' documentation.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # noqa: UP001 - ansible-test boilerplate
+
+import fnmatch
+import ipaddress
+import re
+import shlex
+from collections.abc import Mapping
+
+ACTIONS = ("allow", "block", "disable", "report", "restrict")
+DEFAULT_ACTIONS = ("allow", "block", "report")
+PROTOCOLS = ("tcp", "udp")
+FAMILIES = ("ipv4", "ipv6")
+RULE_KEYS = ("action", "enabled", "id", "match", "reason", "sources")
+MATCH_KEYS = ("ports", "processes", "protocols", "units")
+SELECTORS = ("ports", "units", "processes")
+CONTEXT_KEYS = (
+    "firewall",
+    "management_ports",
+    "management_units",
+    "nfs_in_use",
+    "nfs_reason",
+    "socket_units",
+)
+FIREWALL_STATES = ("absent", "running", "stopped")
+DEFAULT_RULE_ID = "default"
+
+# Actions that change the host; the others only describe it.
+_CHANGING = ("block", "disable", "restrict")
+# Findings are counted by effective action; "allow" never is a finding.
+_FINDING_ACTIONS = ("block", "disable", "report", "restrict")
+# Why a port goes into plan.firewall_open, strongest first.
+_OPEN_RANK = {"management": 0, "allow": 1, "report": 2}
+
+_BOTH = ("tcp", "udp")
+_TCP = ("tcp",)
+_BUILTINS = (
+    (
+        "builtin-rpcbind",
+        (111,),
+        _BOTH,
+        "disable",
+        "The SunRPC portmapper is abused for reflection/amplification attacks and tells anyone "
+        "which RPC services the host runs; only NFSv3 and NIS need it.",
+    ),
+    (
+        "builtin-telnet",
+        (23,),
+        _TCP,
+        "disable",
+        "Telnet sends passwords and sessions in cleartext; use SSH.",
+    ),
+    (
+        "builtin-nfs",
+        (2049,),
+        _BOTH,
+        "block",
+        "NFS trusts client addresses only and must not be reachable beyond its clients.",
+    ),
+    (
+        "builtin-mysql",
+        (3306,),
+        _TCP,
+        "block",
+        "MySQL/MariaDB must only be reachable by its application hosts: a brute-force and "
+        "exploit target.",
+    ),
+    (
+        "builtin-postgresql",
+        (5432,),
+        _TCP,
+        "block",
+        "PostgreSQL must only be reachable by its application hosts: a brute-force and "
+        "exploit target.",
+    ),
+    (
+        "builtin-redis",
+        (6379,),
+        _TCP,
+        "block",
+        "Redis runs without authentication by default and can be made to write files, "
+        "which leads to remote code execution.",
+    ),
+    (
+        "builtin-elasticsearch",
+        (9200, 9300),
+        _TCP,
+        "block",
+        "Elasticsearch's HTTP and transport APIs are often unauthenticated; exposed clusters "
+        "are dumped and wiped.",
+    ),
+    (
+        "builtin-memcached",
+        (11211,),
+        _BOTH,
+        "block",
+        "memcached has no authentication and is used for UDP/TCP reflection attacks with "
+        "huge amplification.",
+    ),
+    (
+        "builtin-mongodb",
+        (27017,),
+        _TCP,
+        "block",
+        "MongoDB instances reachable from outside are routinely dumped and held to ransom.",
+    ),
+    (
+        "builtin-smb",
+        ("137-139", 445),
+        _BOTH,
+        "block",
+        "NetBIOS and SMB expose file shares and host names and are a worm and ransomware vector.",
+    ),
+    (
+        "builtin-mdns",
+        (5353,),
+        ("udp",),
+        "block",
+        "mDNS belongs on the local link; reachable from outside it discloses host and service "
+        "names and can be used for reflection.",
+    ),
+    (
+        "builtin-admin",
+        (8080, 8081, 8888),
+        _TCP,
+        "block",
+        "8080, 8081 and 8888 are where admin consoles, development servers and proxies listen; "
+        "they are not meant to face the internet.",
+    ),
+)
+
+
+class PolicyError(ValueError):
+    """The policy or the data it is applied to is invalid; ``errors`` lists every problem."""
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+        super().__init__("; ".join(self.errors))
+
+
+def builtin_rules():
+    """The built-in rules, in precedence order, as fresh dicts a caller may change."""
+    return [
+        {
+            "id": rule_id,
+            "match": {"ports": list(ports), "protocols": list(protocols)},
+            "action": action,
+            "reason": reason,
+            "enabled": True,
+        }
+        for rule_id, ports, protocols, action, reason in _BUILTINS
+    ]
+
+
+# ---------------------------------------------------------------------------
+# Small helpers
+
+
+def _show(value):
+    """A value quoted for an error message: repr for scalars, a kind for containers."""
+    if isinstance(value, bool):
+        return repr(bool(value))
+    if isinstance(value, str):
+        # str() drops Ansible's str subclasses, whose repr is not the plain one.
+        return repr(str(value))
+    if isinstance(value, int):
+        return repr(int(value))
+    if isinstance(value, float):
+        return repr(float(value))
+    if value is None:
+        return "None"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return "a " + type(value).__name__
+
+
+def _is_name(value):
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _is_list(value):
+    return isinstance(value, (list, tuple))
+
+
+def _port_label(port, protocol):
+    return f"{port}/{protocol}"
+
+
+def _join_notes(*notes):
+    return "; ".join(n for n in notes if n) or None
+
+
+def _unique(items):
+    seen = []
+    for item in items:
+        if item not in seen:
+            seen.append(item)
+    return seen
+
+
+_PORT_SPEC_RE = re.compile(r"([0-9]+)(?:-([0-9]+))?")
+_PORT_PROTO_RE = re.compile(r"([0-9]+)(?:-([0-9]+))?/([a-z]+)")
+
+
+def _parse_port_spec(value):
+    """(low, high) for 80, "80" or "1000-2000"; ValueError saying what is wrong otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        # bool is an int: `ports: [true]` must not become port 1.
+        raise ValueError(f"{_show(value)} is not a port (1-65535)")
+    if isinstance(value, int):
+        low = high = int(value)
+        kind = "port"
+    else:
+        m = _PORT_SPEC_RE.fullmatch(value)
+        if not m:
+            raise ValueError(
+                f"{_show(value)} is not a port or port range (write 80 or '1000-2000')"
+            )
+        low, high = int(m.group(1)), int(m.group(2) or m.group(1))
+        kind = "port range" if m.group(2) else "port"
+    if low < 1 or high > 65535 or low > 65535:
+        raise ValueError(f"{_show(value)} is not a {kind} (1-65535)")
+    if low > high:
+        raise ValueError(f"{_show(value)} is not a port range: {low} is above {high}")
+    return (low, high)
+
+
+def _parse_port_proto(text):
+    """(protocol, low, high) for firewalld's "80/tcp" or "6000-6010/udp", else None."""
+    m = _PORT_PROTO_RE.fullmatch(text) if isinstance(text, str) else None
+    if not m:
+        return None
+    return (m.group(3), int(m.group(1)), int(m.group(2) or m.group(1)))
+
+
+def _port_listed(entries, protocol, port):
+    return any(p == protocol and low <= port <= high for p, low, high in entries)
+
+
+def _network(text):
+    """The ipaddress network for an address or CIDR, or None (hostnames, ipsets, MACs)."""
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except (TypeError, ValueError):
+        return None
+
+
+def _canonical_source(text):
+    net = _network(text)
+    if net.prefixlen == net.max_prefixlen:
+        return str(net.network_address)
+    return str(net)
+
+
+def _sorted_sources(sources):
+    def key(text):
+        net = _network(text)
+        if net is None:
+            return (1, 0, 0, text)
+        return (0, net.version, int(net.network_address), net.prefixlen)
+
+    return sorted(_unique(sources), key=key)
+
+
+def _is_everyone(source):
+    net = _network(source)
+    return net is not None and net.prefixlen == 0
+
+
+def _within(source, allowed):
+    """True when every address of ``source`` is inside one of the ``allowed`` networks."""
+    net = _network(source)
+    if net is None:
+        return False
+    for text in allowed:
+        other = _network(text)
+        if other is not None and other.version == net.version and net.subnet_of(other):
+            return True
+    return False
+
+
+def _address_key(address):
+    try:
+        return (0, int(ipaddress.ip_address(address)), "")
+    except ValueError:
+        return (1, 0, address)
+
+
+def _socket_key(sock):
+    return (
+        sock["port"],
+        sock["protocol"],
+        sock["family"],
+        _address_key(sock["address"]),
+        sock.get("interface") or "",
+        sock.get("inode") or 0,
+    )
+
+
+def _endpoint(sock):
+    address = sock["address"]
+    if sock["family"] == "ipv6":
+        address = f"[{address}]"
+    return "{}:{}/{}".format(address, sock["port"], sock["protocol"])
+
+
+def _processes(sock):
+    return sock.get("processes") or []
+
+
+def _process_names(sock):
+    return _unique(p.get("name") for p in _processes(sock) if p.get("name"))
+
+
+def _unit_names(sock):
+    names = [sock.get("unit")] + list(sock.get("activated_by") or [])
+    return [n for n in names if n]
+
+
+# ---------------------------------------------------------------------------
+# Validation
+
+
+def validate_policy(rules, default_action="report"):
+    """Every problem with the user's rules and default action, as messages; [] when valid.
+
+    ``rules`` may be None (no user rules).  Messages name the rule by id, or
+    by position ("rule #3") when it has no usable id, then the field, and
+    quote the offending value.
+    """
+    errors = _default_action_problems(default_action)
+    if rules is None:
+        return errors
+    if not _is_list(rules):
+        return errors + [f"rules: expected a list of rules, got {_show(rules)}"]
+    seen = {}
+    for index, rule in enumerate(rules, 1):
+        errors.extend(_rule_errors(rule, index, seen))
+    return errors
+
+
+def _default_action_problems(action):
+    if action in ("disable", "restrict"):
+        return [
+            f"default_action {_show(action)} cannot be a default: it would apply to every "
+            "listener no rule names; use allow, block or report, and write rules for what to "
+            "disable or restrict"
+        ]
+    if not isinstance(action, str) or action not in DEFAULT_ACTIONS:
+        return [
+            "default_action {} is not one of {}".format(_show(action), ", ".join(DEFAULT_ACTIONS))
+        ]
+    return []
+
+
+def _rule_errors(rule, index, seen):
+    if not isinstance(rule, Mapping):
+        return [f"rule #{index}: expected a mapping with id, match and action, got {_show(rule)}"]
+    rule_id = rule.get("id")
+    label = f"rule {_show(rule_id)}" if _is_name(rule_id) else f"rule #{index}"
+    return [f"{label}: {problem}" for problem in _rule_problems(rule, index, seen)]
+
+
+def _unknown_keys(mapping, known, prefix=""):
+    return [
+        "{}unknown key {} (known: {})".format(prefix, _show(key), ", ".join(known))
+        for key in sorted(mapping, key=str)
+        if key not in known
+    ]
+
+
+def _rule_problems(rule, index, seen):
+    problems = _unknown_keys(rule, RULE_KEYS)
+    problems.extend(_id_problems(rule, index, seen))
+    enabled = rule.get("enabled", True)
+    if not isinstance(enabled, bool):
+        problems.append(f"enabled must be true or false, got {_show(enabled)}")
+    if enabled is False and "match" not in rule and "action" not in rule:
+        # `{id: builtin-x, enabled: false}` switches a built-in off and needs nothing else.
+        return problems + _switch_off_problems(rule)
+    problems.extend(_match_problems(rule))
+    problems.extend(_action_problems(rule))
+    reason = rule.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        problems.append(f"reason must be a string, got {_show(reason)}")
+    return problems
+
+
+def _id_problems(rule, index, seen):
+    if "id" not in rule:
+        return ["id is required"]
+    rule_id = rule["id"]
+    if not _is_name(rule_id):
+        return [f"id must be a non-empty string, got {_show(rule_id)}"]
+    if rule_id == DEFAULT_RULE_ID:
+        return [f"id {_show(rule_id)} is reserved for the default action"]
+    if rule_id in seen:
+        return [f"id {_show(rule_id)} is already used by rule #{seen[rule_id]}"]
+    seen[rule_id] = index
+    return []
+
+
+def _builtin_ids():
+    return [entry[0] for entry in _BUILTINS]
+
+
+def _switch_off_problems(rule):
+    rule_id = rule.get("id")
+    if not _is_name(rule_id) or rule_id in _builtin_ids():
+        return []
+    return [
+        "enabled: false without match and action switches off a built-in rule, but there is "
+        "no built-in rule {} (built-in ids: {})".format(_show(rule_id), ", ".join(_builtin_ids()))
+    ]
+
+
+def _builtin_hint(rule):
+    if rule.get("id") in _builtin_ids():
+        return " (a rule with a built-in id replaces that rule entirely)"
+    return ""
+
+
+def _list_problems(field, value, check):
+    if not _is_list(value) or not value:
+        return [f"{field} must be a non-empty list, got {_show(value)}"]
+    return [f"{field}: {p}" for p in (check(item) for item in value) if p]
+
+
+def _port_problem(item):
+    try:
+        _parse_port_spec(item)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _protocol_problem(item):
+    if isinstance(item, str) and item in PROTOCOLS:
+        return None
+    return "{} is not a protocol ({})".format(_show(item), ", ".join(PROTOCOLS))
+
+
+def _glob_problem(item):
+    return None if _is_name(item) else f"{_show(item)} is not a name or glob"
+
+
+def _source_problem(item):
+    if isinstance(item, str) and _network(item) is not None:
+        return None
+    return f"{_show(item)} is not an IP address or CIDR network (hostnames are not accepted)"
+
+
+def _match_problems(rule):
+    if "match" not in rule:
+        return ["match is required" + _builtin_hint(rule)]
+    match = rule["match"]
+    if not isinstance(match, Mapping):
+        return [f"match must be a mapping, got {_show(match)}"]
+    problems = _unknown_keys(match, MATCH_KEYS, "match: ")
+    if not any(key in match for key in SELECTORS):
+        problems.append("match needs at least one of {}".format(", ".join(SELECTORS)))
+    checks = (
+        ("ports", _port_problem),
+        ("protocols", _protocol_problem),
+        ("units", _glob_problem),
+        ("processes", _glob_problem),
+    )
+    for key, check in checks:
+        if key in match:
+            problems.extend(_list_problems("match." + key, match[key], check))
+    return problems
+
+
+def _action_problems(rule):
+    problems = []
+    action = rule.get("action")
+    if "action" not in rule:
+        problems.append(
+            "action is required (one of {}){}".format(", ".join(ACTIONS), _builtin_hint(rule))
+        )
+    elif not isinstance(action, str) or action not in ACTIONS:
+        problems.append("action {} is not one of {}".format(_show(action), ", ".join(ACTIONS)))
+    sources = rule.get("sources")
+    if action == "restrict":
+        if sources is None or (_is_list(sources) and not sources):
+            problems.append("action 'restrict' needs sources")
+        else:
+            problems.extend(_list_problems("sources", sources, _source_problem))
+    elif sources is not None and not (_is_list(sources) and not sources):
+        problems.append("sources are only allowed with action 'restrict'")
+    return problems
+
+
+# ---------------------------------------------------------------------------
+# Rules in effect
+
+
+def _normalize_rule(rule):
+    match = rule["match"]
+
+    def optional(key):
+        return list(match[key]) if key in match else None
+
+    rule_id = rule["id"]
+    return {
+        "id": rule_id,
+        "action": rule["action"],
+        "reason": rule.get("reason") or f"rule {_show(rule_id)} (no reason given)",
+        "sources": _sorted_sources([_canonical_source(s) for s in rule.get("sources") or []]),
+        "ports": [_parse_port_spec(p) for p in match["ports"]] if "ports" in match else None,
+        "protocols": list(match.get("protocols") or PROTOCOLS),
+        "units": optional("units"),
+        "processes": optional("processes"),
+    }
+
+
+def _effective_rules(rules, use_builtin):
+    """Enabled user rules in order, then the built-ins no user rule names (rules are valid)."""
+    rules = list(rules or [])
+    user_ids = set(rule["id"] for rule in rules)
+    chosen = [_normalize_rule(rule) for rule in rules if rule.get("enabled", True)]
+    if use_builtin:
+        chosen.extend(
+            _normalize_rule(rule) for rule in builtin_rules() if rule["id"] not in user_ids
+        )
+    return chosen
+
+
+def _default_rule(action):
+    return {
+        "id": DEFAULT_RULE_ID,
+        "action": action,
+        "reason": f"no rule matches; default_action is {_show(action)}",
+        "sources": [],
+    }
+
+
+def _any_glob(names, patterns):
+    return any(fnmatch.fnmatchcase(name, pattern) for name in names for pattern in patterns)
+
+
+def _rule_matches(rule, sock):
+    if sock["protocol"] not in rule["protocols"]:
+        return False
+    if rule["ports"] is not None and not any(
+        low <= sock["port"] <= high for low, high in rule["ports"]
+    ):
+        return False
+    if rule["units"] is not None and not _any_glob(_unit_names(sock), rule["units"]):
+        return False
+    return rule["processes"] is None or _any_glob(_process_names(sock), rule["processes"])
+
+
+def _first_match(rules, sock, default):
+    for rule in rules:
+        if _rule_matches(rule, sock):
+            return rule
+    return default
+
+
+# ---------------------------------------------------------------------------
+# Input shapes
+
+
+def _check_sockets(sockets, where):
+    """Raise PolicyError unless ``sockets`` looks like listening_facts' list."""
+    if not _is_list(sockets):
+        raise PolicyError([f"{where}: expected a list of listening sockets, got {_show(sockets)}"])
+    errors = []
+    for index, sock in enumerate(sockets):
+        label = f"{where}[{index}]"
+        if not isinstance(sock, Mapping):
+            errors.append(f"{label}: expected a mapping, got {_show(sock)}")
+            continue
+        for key, ok in (
+            ("protocol", lambda v: v in PROTOCOLS),
+            ("family", lambda v: v in FAMILIES),
+            ("address", lambda v: isinstance(v, str)),
+            ("port", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+        ):
+            if key not in sock:
+                errors.append(f"{label}: missing {_show(key)}")
+            elif not ok(sock[key]):
+                errors.append(f"{label}: {key} {_show(sock[key])} is not valid")
+    if errors:
+        raise PolicyError(errors)
+
+
+def _single_port(value):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and re.fullmatch(r"[0-9]+", value):
+        value = int(value)
+    if isinstance(value, int) and 1 <= value <= 65535:
+        return int(value)
+    return None
+
+
+def _management_ports(value, errors):
+    where = "context.management_ports"
+    if value is None:
+        return set()
+    if not _is_list(value):
+        errors.append(f"{where} must be a list, got {_show(value)}")
+        return set()
+    ports = set()
+    for index, entry in enumerate(value):
+        label = f"{where}[{index}]"
+        if not isinstance(entry, Mapping):
+            errors.append(
+                f"{label}: expected a mapping like {{port: 22, protocol: tcp}}, got {_show(entry)}"
+            )
+            continue
+        port = _single_port(entry.get("port"))
+        protocol = entry.get("protocol", "tcp")
+        if port is None:
+            errors.append("{}: {} is not a port (1-65535)".format(label, _show(entry.get("port"))))
+        if protocol not in PROTOCOLS:
+            errors.append(f"{label}: {_protocol_problem(protocol)}")
+        if port is not None and protocol in PROTOCOLS:
+            ports.add((protocol, port))
+    return ports
+
+
+def _names(value, where, errors):
+    if value is None:
+        return []
+    if not _is_list(value) or not all(_is_name(v) for v in value):
+        errors.append(f"{where} must be a list of names, got {_show(value)}")
+        return []
+    return list(value)
+
+
+def _socket_units(value, errors):
+    where = "context.socket_units"
+    if value is None:
+        return []
+    if not _is_list(value):
+        errors.append(f"{where} must be a list, got {_show(value)}")
+        return []
+    units = []
+    for index, unit in enumerate(value):
+        if not isinstance(unit, Mapping) or not _is_name(unit.get("unit")):
+            errors.append(
+                f"{where}[{index}]: expected a mapping with a unit name "
+                f"(listening_sockets_meta.systemd.socket_units), got {_show(unit)}"
+            )
+            continue
+        units.append(unit)
+    return units
+
+
+def _read_context(context):
+    """The context as plain values; PolicyError listing every problem."""
+    if context is None:
+        context = {}
+    if not isinstance(context, Mapping):
+        raise PolicyError([f"context must be a mapping, got {_show(context)}"])
+    errors = _unknown_keys(context, CONTEXT_KEYS, "context: ")
+    nfs_in_use = context.get("nfs_in_use")
+    if nfs_in_use is not None and not isinstance(nfs_in_use, bool):
+        errors.append(f"context.nfs_in_use must be true or false, got {_show(nfs_in_use)}")
+    nfs_reason = context.get("nfs_reason")
+    if nfs_reason is not None and not isinstance(nfs_reason, str):
+        errors.append(f"context.nfs_reason must be a string, got {_show(nfs_reason)}")
+    result = {
+        "management_ports": _management_ports(context.get("management_ports"), errors),
+        "management_units": _names(
+            context.get("management_units"), "context.management_units", errors
+        ),
+        "nfs_in_use": nfs_in_use is True,
+        "nfs_reason": nfs_reason or None,
+        "socket_units": _socket_units(context.get("socket_units"), errors),
+        "firewall": None,
+    }
+    try:
+        result["firewall"] = parse_firewall(context.get("firewall"), "context.firewall")
+    except PolicyError as exc:
+        errors.extend(exc.errors)
+    if errors:
+        raise PolicyError(errors)
+    return result
+
+
+# ---------------------------------------------------------------------------
+# firewalld
+
+_RICH_ACTIONS = ("accept", "drop", "mark", "reject")
+# Elements that never admit traffic to a listening port.
+_RICH_IRRELEVANT = ("icmp-block", "icmp-type", "masquerade", "tcp-mss-clamp")
+# Parts that change logging or rate, not who gets in.
+_RICH_DECORATIONS = ("audit", "limit", "log", "nflog")
+
+
+def _rich_groups(tokens):
+    """[(keyword, [attribute, ...]), ...]: each keyword with the key=value/NOT tokens after it."""
+    groups = []
+    for word in tokens:
+        if "=" in word or word == "NOT":
+            if not groups:
+                return None
+            groups[-1][1].append(word)
+        else:
+            groups.append((word, []))
+    return groups
+
+
+def parse_rich_rule(text):
+    """What a firewalld rich rule says about who may reach which port, or None.
+
+    Returns a dict: text, family (ipv4, ipv6 or None), source (address, CIDR,
+    "ipset:NAME" or MAC, or None), source_not, destination (bool),
+    element ("any" when the rule names no port, service or protocol;
+    "ports", "service", "protocol", or "other" for ICMP/masquerade elements
+    that admit no listener), ports ([(protocol, low, high)]), service,
+    protocol, and action (accept, reject, drop, mark or None).
+
+    None means not understood: bad syntax, or elements such as forward-port
+    and source-port whose effect on listeners is not modelled.
+    """
+    if not isinstance(text, str):
+        return None
+    try:
+        groups = _rich_groups(shlex.split(text))
+    except ValueError:
+        return None
+    if not groups or groups[0][0] != "rule":
+        return None
+    rule = {
+        "text": text,
+        "family": None,
+        "source": None,
+        "source_not": False,
+        "destination": False,
+        "element": "any",
+        "ports": [],
+        "service": None,
+        "protocol": None,
+        "action": None,
+    }
+    for keyword, attrs in groups:
+        if not _apply_rich_group(rule, keyword, attrs):
+            return None
+    return rule
+
+
+def _apply_rich_group(rule, keyword, attrs):
+    """Record one keyword of a rich rule; False when it is not understood."""
+    values = dict(a.partition("=")[::2] for a in attrs if a != "NOT")
+    if keyword == "rule":
+        rule["family"] = values.get("family")
+        return rule["family"] in (None, "ipv4", "ipv6")
+    if keyword == "source":
+        address = values.get("address") or values.get("mac")
+        if values.get("ipset"):
+            address = "ipset:" + values["ipset"]
+        rule["source"], rule["source_not"] = address, "NOT" in attrs
+        return bool(address)
+    if keyword == "destination":
+        rule["destination"] = True
+        return True
+    if keyword == "port":
+        entry = _parse_port_proto("{}/{}".format(values.get("port"), values.get("protocol")))
+        rule["element"], rule["ports"] = "ports", [entry]
+        return entry is not None
+    if keyword == "service":
+        rule["element"], rule["service"] = "service", values.get("name")
+        return bool(rule["service"])
+    if keyword == "protocol":
+        rule["element"], rule["protocol"] = "protocol", values.get("value")
+        return bool(rule["protocol"])
+    if keyword in _RICH_IRRELEVANT:
+        rule["element"] = "other"
+        return True
+    if keyword in _RICH_ACTIONS:
+        rule["action"] = keyword
+        return True
+    return keyword in _RICH_DECORATIONS
+
+
+def _string_list(zone, key, where, errors):
+    value = zone.get(key)
+    if value is None:
+        return []
+    if not _is_list(value):
+        errors.append(f"{where}.{key} must be a list, got {_show(value)}")
+        return []
+    return list(value)
+
+
+def _port_entries(texts, label, notes):
+    entries = []
+    for text in texts:
+        entry = _parse_port_proto(text)
+        if entry is None:
+            notes.append(f"{label}: port {_show(text)} not understood, ignored")
+        else:
+            entries.append(entry)
+    return entries
+
+
+def _zone_rich_rules(texts, services, label, notes):
+    rules = []
+    for text in texts:
+        rule = parse_rich_rule(text)
+        if rule is None:
+            notes.append(f"{label}: rich rule not understood, ignored: {text}")
+            continue
+        if rule["element"] == "service":
+            if rule["service"] not in services:
+                notes.append(
+                    "{}: rich rule ignored, the ports of service {} are not known (add them to "
+                    "firewall.services): {}".format(label, _show(rule["service"]), text)
+                )
+                continue
+            rule["element"] = "ports"
+            rule["ports"] = _port_entries(services[rule["service"]], label, notes)
+        rules.append(rule)
+    return rules
+
+
+def _zone_model(zone, index, services, where, errors, notes):
+    name = zone.get("name") or f"#{index}"
+    label = f"zone {_show(name)}"
+    zone_where = f"{where}.zones[{index}]"
+    lists = dict(
+        (key, _string_list(zone, key, zone_where, errors))
+        for key in ("ports", "services_ports", "rich_rules", "sources", "interfaces")
+    )
+    sources = lists["sources"]
+    # A zone bound only to sources admits nobody else; interfaces (or neither) mean everyone.
+    bound = sources and not lists["interfaces"] and not any(_is_everyone(s) for s in sources)
+    return {
+        "label": label,
+        "accept": zone.get("target") == "ACCEPT",
+        "ports": _port_entries(lists["ports"], label, notes),
+        "service_ports": _port_entries(lists["services_ports"], label, notes),
+        "rich": _zone_rich_rules(lists["rich_rules"], services, label, notes),
+        "audience": list(sources) if bound else None,
+    }
+
+
+def parse_firewall(firewall, where="firewall"):
+    """Check a firewall description and parse it once for exposure().
+
+    ``firewall`` is None (nothing known: treated as not filtering) or
+    {"state": "running"|"stopped"|"absent", "zones": [...], "services": {...}};
+    see evaluate() for the zones.  Returns {"running", "why_open", "zones",
+    "notes"}: notes name what was ignored.  Raises PolicyError when the
+    description itself is malformed.
+    """
+    if firewall is None:
+        return {"running": False, "why_open": "no firewall state given", "zones": [], "notes": []}
+    if not isinstance(firewall, Mapping):
+        raise PolicyError([f"{where} must be a mapping, got {_show(firewall)}"])
+    errors, notes = [], []
+    state = firewall.get("state")
+    if state not in FIREWALL_STATES:
+        errors.append(
+            "{}.state {} is not one of {}".format(where, _show(state), ", ".join(FIREWALL_STATES))
+        )
+    services = firewall.get("services") or {}
+    if not isinstance(services, Mapping):
+        errors.append(f"{where}.services must be a mapping, got {_show(services)}")
+        services = {}
+    zones = []
+    for index, zone in enumerate(_string_list(firewall, "zones", where, errors)):
+        if not isinstance(zone, Mapping):
+            errors.append(f"{where}.zones[{index}] must be a mapping, got {_show(zone)}")
+        elif zone.get("active", True) is not False:
+            zones.append(_zone_model(zone, index, services, where, errors, notes))
+    if errors:
+        raise PolicyError(errors)
+    return {
+        "running": state == "running",
+        "why_open": f"firewalld is {state}",
+        "zones": zones,
+        "notes": notes,
+    }
+
+
+def _client_families(sock):
+    """Address families clients can use to reach the socket."""
+    address = sock["address"]
+    if sock["family"] == "ipv4" or (address.startswith("::ffff:") and "." in address):
+        return ("ipv4",)
+    if address == "::" and sock.get("v6only") is False:
+        return ("ipv4", "ipv6")
+    return ("ipv6",)
+
+
+def _rich_family(rule):
+    if rule["family"]:
+        return rule["family"]
+    net = _network(rule["source"]) if rule["source"] else None
+    return None if net is None else f"ipv{net.version}"
+
+
+def _rich_applies(rule, protocol, port, family):
+    rule_family = _rich_family(rule)
+    if rule_family and rule_family != family:
+        return False
+    if rule["element"] == "any":
+        return True
+    if rule["element"] == "protocol":
+        return rule["protocol"] == protocol
+    return rule["element"] == "ports" and _port_listed(rule["ports"], protocol, port)
+
+
+def _zone_reach(zone, protocol, port, family):
+    """(via, sources): what lets everyone in, and the only sources let in, for one zone."""
+    rich = [r for r in zone["rich"] if _rich_applies(r, protocol, port, family)]
+    # firewalld evaluates reject/drop rich rules before any allow: one for all sources wins.
+    if any(
+        r["action"] in ("reject", "drop") and r["source"] is None and not r["destination"]
+        for r in rich
+    ):
+        return [], []
+    label = _port_label(port, protocol)
+    via, sources = [], []
+    if zone["accept"]:
+        via.append("{} has target ACCEPT".format(zone["label"]))
+    if _port_listed(zone["ports"], protocol, port):
+        via.append("{} opens {}".format(zone["label"], label))
+    if _port_listed(zone["service_ports"], protocol, port):
+        via.append("{} allows a service on {}".format(zone["label"], label))
+    for rule in rich:
+        if rule["action"] != "accept":
+            continue
+        if rule["source"] is None or rule["source_not"] or _is_everyone(rule["source"]):
+            via.append("{} rich rule: {}".format(zone["label"], rule["text"]))
+        else:
+            sources.append(rule["source"])
+    if zone["audience"] is not None:
+        return [], sources + (zone["audience"] if via else [])
+    return via, sources
+
+
+def exposure(sock, model):
+    """Who can reach a socket through the firewall now (``model`` from parse_firewall).
+
+    Returns {"exposure": "everyone"|"restricted"|"closed", "sources": [...]
+    (when restricted), "via": [what admits everyone]}.
+    """
+    if not model["running"]:
+        return {"exposure": "everyone", "sources": [], "via": [model["why_open"]]}
+    via, sources = [], []
+    for family in _client_families(sock):
+        for zone in model["zones"]:
+            zone_via, zone_sources = _zone_reach(zone, sock["protocol"], sock["port"], family)
+            via.extend(zone_via)
+            sources.extend(zone_sources)
+    if via:
+        return {"exposure": "everyone", "sources": [], "via": _unique(via)}
+    if sources:
+        return {"exposure": "restricted", "sources": _sorted_sources(sources), "via": []}
+    return {"exposure": "closed", "sources": [], "via": []}
+
+
+# ---------------------------------------------------------------------------
+# Evaluation
+
+
+def _is_loopback(sock):
+    return sock.get("scope") == "loopback" or sock.get("interface") == "lo"
+
+
+def _management(sock, ctx):
+    """What makes this socket serve Ansible's connection, or None."""
+    if (sock["protocol"], sock["port"]) in ctx["management_ports"]:
+        return "{}/{}".format(sock["protocol"], sock["port"])
+    for name in _unit_names(sock):
+        if name in ctx["management_units"]:
+            return name
+    return None
+
+
+def _is_rpcbind(sock):
+    units = _unit_names(sock)
+    return sock["port"] == 111 or "rpcbind.service" in units or "rpcbind.socket" in units
+
+
+def _why_not_disableable(sock):
+    """Why no systemd unit can be disabled to close this socket, or None when one can."""
+    unit = sock.get("unit")
+    if unit and unit.endswith((".service", ".socket")):
+        return None
+    if unit:
+        return f"held by {unit}, which is not a service"
+    if sock.get("holders") == "kernel":
+        return "a kernel socket with no systemd unit"
+    names = _process_names(sock)
+    if not names:
+        return "no visible process holds it"
+    return "held by {} outside any systemd unit".format(", ".join(names))
+
+
+def _decide(sock, rule, ctx):
+    """{"action", "status", "note", "management"} after the safety checks."""
+    action = rule["action"]
+    served = _management(sock, ctx)
+    if served and action not in _CHANGING:
+        return {"action": "allow", "status": None, "note": None, "management": True}
+    if served:
+        note = f"serves the connection Ansible is using ({served})"
+        return {"action": "report", "status": "kept", "note": note, "management": True}
+    note = None
+    if action == "disable" and ctx["nfs_in_use"] and _is_rpcbind(sock):
+        in_use = (
+            "NFS is in use ({})".format(ctx["nfs_reason"])
+            if ctx["nfs_reason"]
+            else ("NFS is in use")
+        )
+        note = "rpcbind kept running: {}; port {} blocked in firewalld instead".format(
+            in_use, sock["port"]
+        )
+    elif action == "disable" and _why_not_disableable(sock):
+        note = "{}, so it cannot be disabled; port {} blocked in firewalld instead".format(
+            _why_not_disableable(sock), _port_label(sock["port"], sock["protocol"])
+        )
+    if note:
+        action = "block"
+    status = None if action == "allow" else "open"
+    return {"action": action, "status": status, "note": note, "management": False}
+
+
+def _satisfied(action, rule, reach):
+    """Whether a restricted socket already meets the action, so nothing has to change."""
+    if reach["exposure"] != "restricted":
+        return False
+    if action == "block":
+        return True
+    return action == "restrict" and all(_within(s, rule["sources"]) for s in reach["sources"])
+
+
+def _base_entry(sock, rule_id):
+    return {
+        "rule": rule_id,
+        "protocol": sock["protocol"],
+        "family": sock["family"],
+        "address": sock["address"],
+        "port": sock["port"],
+        "unit": sock.get("unit"),
+    }
+
+
+def _compliant(sock, why, rule_id=None, sources=()):
+    entry = _base_entry(sock, rule_id)
+    entry.update({"why": why, "exposed_to": list(sources)})
+    return entry
+
+
+def _allowed(sock, rule, decision, reach):
+    entry = _base_entry(sock, rule["id"])
+    entry.update({"management": decision["management"], "exposure": reach["exposure"]})
+    return entry
+
+
+def _finding(sock, rule, decision, reach):
+    entry = _base_entry(sock, rule["id"])
+    entry.update(
+        {
+            "reason": rule["reason"],
+            "scope": sock.get("scope"),
+            "interface": sock.get("interface"),
+            "processes": _process_names(sock),
+            "pids": sorted(p["pid"] for p in _processes(sock) if "pid" in p),
+            "activated_by": list(sock.get("activated_by") or []),
+            "policy_action": rule["action"],
+            "action": decision["action"],
+            "status": decision["status"],
+            "note": decision["note"],
+            "sources": list(rule["sources"]) if decision["action"] == "restrict" else [],
+            "exposure": reach["exposure"],
+            "exposed_to": list(reach["sources"]),
+        }
+    )
+    return entry
+
+
+def _judge(sock, rules, default, ctx):
+    """("compliant"|"allowed"|"finding", entry) for one socket."""
+    if _is_loopback(sock):
+        return "compliant", _compliant(sock, "loopback")
+    reach = exposure(sock, ctx["firewall"])
+    if reach["exposure"] == "closed":
+        return "compliant", _compliant(sock, "firewalled")
+    rule = _first_match(rules, sock, default)
+    decision = _decide(sock, rule, ctx)
+    if decision["action"] == "allow":
+        return "allowed", _allowed(sock, rule, decision, reach)
+    if decision["status"] == "open" and _satisfied(decision["action"], rule, reach):
+        return "compliant", _compliant(sock, "restricted", rule["id"], reach["sources"])
+    return "finding", _finding(sock, rule, decision, reach)
+
+
+def evaluate(sockets, rules, default_action="report", use_builtin=True, context=None):
+    """Judge listening sockets against the policy and plan the remediation.
+
+    ``sockets`` is ansible_facts.listening_sockets; ``rules`` the user's rules
+    (None for none).  ``context`` (every key optional):
+
+    - management_ports: [{"port": 22, "protocol": "tcp"}], the connection
+      Ansible uses; management_units: units serving it.  Such sockets are
+      never disabled, blocked or restricted.
+    - nfs_in_use (bool), nfs_reason (str): rpcbind is then blocked, not disabled.
+    - socket_units: listening_sockets_meta.systemd.socket_units; socket units
+      triggering a unit to disable are masked with it.
+    - firewall: {"state": "running"|"stopped"|"absent", "zones": [zone, ...],
+      "services": {"http": ["80/tcp"], ...}} where a zone is {"name",
+      "active" (default true), "target", "ports": ["8080/tcp", "6000-6010/udp"],
+      "services_ports": [...], "rich_rules": [...], "sources": [...],
+      "interfaces": [...]}.  services resolves service names in rich rules.
+      Without firewall, or when it is not running, every socket is reachable.
+
+    Raises PolicyError listing every problem with the rules or the inputs.
+    Returns {"findings", "allowed", "compliant", "plan", "summary", "notes"}.
+    """
+    if not isinstance(use_builtin, bool):
+        raise PolicyError([f"use_builtin must be true or false, got {_show(use_builtin)}"])
+    errors = validate_policy(rules, default_action)
+    if errors:
+        raise PolicyError(errors)
+    _check_sockets(sockets, "sockets")
+    ctx = _read_context(context)
+    policy = _effective_rules(rules, use_builtin)
+    default = _default_rule(default_action)
+    results = {"finding": [], "allowed": [], "compliant": []}
+    for sock in sorted(sockets, key=_socket_key):
+        kind, entry = _judge(sock, policy, default, ctx)
+        results[kind].append(entry)
+    findings = results["finding"]
+    notes = list(ctx["firewall"]["notes"])
+    plan = _plan(findings, results["allowed"], ctx, notes)
+    return {
+        "findings": findings,
+        "allowed": results["allowed"],
+        "compliant": results["compliant"],
+        "plan": plan,
+        "summary": _summary(findings, results),
+        "notes": notes,
+    }
+
+
+def _summary(findings, results):
+    by_action = dict((action, 0) for action in _FINDING_ACTIONS)
+    for finding in findings:
+        by_action[finding["action"]] += 1
+    return {
+        "open": sum(1 for f in findings if f["status"] == "open"),
+        "kept": sum(1 for f in findings if f["status"] == "kept"),
+        "allowed": len(results["allowed"]),
+        "compliant": len(results["compliant"]),
+        "by_action": by_action,
+    }
+
+
+# ---------------------------------------------------------------------------
+# Plan
+
+
+def _triggering_socket_units(unit, socket_units):
+    return [u["unit"] for u in socket_units if unit in (u.get("triggers") or [])]
+
+
+def _disable_units(findings, socket_units):
+    units = {}
+    for finding in findings:
+        entry = units.setdefault(
+            finding["unit"], {"socket_units": set(), "rules": set(), "ports": set()}
+        )
+        entry["socket_units"].update(finding["activated_by"])
+        entry["rules"].add(finding["rule"])
+        entry["ports"].add((finding["port"], finding["protocol"]))
+    plan = []
+    for unit in sorted(units):
+        entry = units[unit]
+        socket_names = entry["socket_units"] | set(_triggering_socket_units(unit, socket_units))
+        socket_names.discard(unit)
+        plan.append(
+            {
+                "unit": unit,
+                "socket_units": sorted(socket_names),
+                "rules": sorted(entry["rules"]),
+                "ports": [_port_label(p, proto) for p, proto in sorted(entry["ports"])],
+            }
+        )
+    return plan
+
+
+def _firewall_changes(findings):
+    """{(port, protocol): {"rules": set, "sources": set}} for block and for restrict."""
+    changes = {"block": {}, "restrict": {}}
+    for finding in findings:
+        key = (finding["port"], finding["protocol"])
+        entry = changes[finding["action"]].setdefault(key, {"rules": set(), "sources": set()})
+        entry["rules"].add(finding["rule"])
+        entry["sources"].update(finding["sources"])
+    return changes
+
+
+def _ports_to_open(findings, allowed, management_ports):
+    why = {}
+
+    def add(key, reason):
+        if key not in why or _OPEN_RANK[reason] < _OPEN_RANK[why[key]]:
+            why[key] = reason
+
+    for protocol, port in management_ports:
+        add((port, protocol), "management")
+    for entry in allowed:
+        if entry["exposure"] == "everyone":
+            add(
+                (entry["port"], entry["protocol"]), "management" if entry["management"] else "allow"
+            )
+    for finding in findings:
+        if finding["exposure"] == "everyone" and finding["action"] == "report":
+            reason = "management" if finding["status"] == "kept" else "report"
+            add((finding["port"], finding["protocol"]), reason)
+    return why
+
+
+def _plan(findings, allowed, ctx, notes):
+    open_findings = [f for f in findings if f["status"] == "open"]
+    changes = _firewall_changes(f for f in open_findings if f["action"] in ("block", "restrict"))
+    block, restrict = changes["block"], changes["restrict"]
+    for key in sorted(set(block) & set(restrict)):
+        notes.append(
+            "{}: rules {} restrict it but rules {} block it; it is blocked".format(
+                _port_label(*key),
+                ", ".join(sorted(restrict[key]["rules"])),
+                ", ".join(sorted(block[key]["rules"])),
+            )
+        )
+        del restrict[key]
+    to_open = _ports_to_open(findings, allowed, ctx["management_ports"])
+    for key in sorted(set(to_open) & (set(block) | set(restrict))):
+        notes.append(
+            f"{_port_label(*key)}: some listeners on it are kept open ({to_open[key]}) but "
+            "others must be blocked or restricted; it is not opened"
+        )
+        del to_open[key]
+    disable = [f for f in open_findings if f["action"] == "disable"]
+    return {
+        "disable_units": _disable_units(disable, ctx["socket_units"]),
+        "firewall_block": [
+            {"port": port, "protocol": protocol, "rules": sorted(block[(port, protocol)]["rules"])}
+            for port, protocol in sorted(block)
+        ],
+        "firewall_restrict": [
+            {
+                "port": port,
+                "protocol": protocol,
+                "sources": _sorted_sources(restrict[(port, protocol)]["sources"]),
+                "rules": sorted(restrict[(port, protocol)]["rules"]),
+            }
+            for port, protocol in sorted(restrict)
+        ],
+        "firewall_open": [
+            {"port": port, "protocol": protocol, "why": to_open[(port, protocol)]}
+            for port, protocol in sorted(to_open)
+        ],
+    }
+
+
+# ---------------------------------------------------------------------------
+# Reconciliation
+
+
+def _would_reopen(unit):
+    # Active now, or started at boot: either brings the listener back.
+    return unit.get("active_state") in ("active", "activating", "reloading") or unit.get(
+        "unit_file_state"
+    ) in ("enabled", "enabled-runtime")
+
+
+def _reviving_units(finding, socket_units):
+    names = set(finding.get("activated_by") or [])
+    names.update(_triggering_socket_units(finding.get("unit"), socket_units))
+    return sorted(
+        "{} ({}, {})".format(u["unit"], u.get("active_state"), u.get("unit_file_state"))
+        for u in socket_units
+        if u["unit"] in names and _would_reopen(u)
+    )
+
+
+def _check_disable(finding, sock, socket_units):
+    if sock is not None:
+        holders = ", ".join(_process_names(sock)) or "no visible process"
+        return "failed", "still listening on {} (unit {}, held by {})".format(
+            _endpoint(sock), sock.get("unit"), holders
+        )
+    reviving = _reviving_units(finding, socket_units)
+    if reviving:
+        return "failed", "socket units would reopen {}: {}".format(
+            _port_label(finding["port"], finding["protocol"]), ", ".join(reviving)
+        )
+    return "remediated", None
+
+
+def _check_firewall(finding, sock, model):
+    label = _port_label(finding["port"], finding["protocol"])
+    reach = exposure(sock, model)
+    if reach["exposure"] == "everyone":
+        return "failed", "{} is still admitted from everyone: {}".format(
+            label, "; ".join(reach["via"])
+        )
+    if finding["action"] == "block":
+        return "remediated", None
+    if reach["exposure"] == "closed":
+        return "remediated", f"{label} is closed to everyone, its sources included"
+    extra = [s for s in reach["sources"] if not _within(s, finding["sources"])]
+    if extra:
+        return "failed", "{} is also admitted from {} (allowed: {})".format(
+            label, ", ".join(extra), ", ".join(finding["sources"])
+        )
+    return "remediated", None
+
+
+def _reconcile_one(finding, after, model, socket_units):
+    result = dict(finding)
+    if finding.get("status") != "open" or finding.get("action") not in _CHANGING:
+        return result
+    key = (finding["protocol"], finding["family"], finding["address"], finding["port"])
+    sock = after.get(key)
+    if finding["action"] == "disable":
+        status, note = _check_disable(finding, sock, socket_units)
+    elif sock is None:
+        status, note = "remediated", None
+    else:
+        status, note = _check_firewall(finding, sock, model)
+    result["status"] = status
+    result["note"] = _join_notes(finding.get("note"), note)
+    return result
+
+
+def _check_findings(findings):
+    if not _is_list(findings):
+        raise PolicyError(
+            [f"findings: expected the findings list of evaluate, got {_show(findings)}"]
+        )
+    keys = ("rule", "protocol", "family", "address", "port", "action", "status")
+    errors = []
+    for index, finding in enumerate(findings):
+        if not isinstance(finding, Mapping):
+            errors.append(f"findings[{index}]: expected a mapping, got {_show(finding)}")
+            continue
+        missing = [k for k in keys if k not in finding]
+        if missing:
+            errors.append("findings[{}]: missing {}".format(index, ", ".join(missing)))
+    if errors:
+        raise PolicyError(errors)
+
+
+def reconcile(findings, sockets_after, firewall_after, context=None):
+    """The findings with open disable/block/restrict ones marked remediated or failed.
+
+    ``sockets_after`` and ``firewall_after`` are the sockets and firewall
+    (shaped as for evaluate) gathered after remediation; ``context`` may hold
+    socket_units, gathered after too, to catch socket units that would bring
+    a disabled service back.  Other findings are returned unchanged.
+    """
+    _check_findings(findings)
+    _check_sockets(sockets_after, "sockets_after")
+    model = parse_firewall(firewall_after, "firewall_after")
+    ctx = _read_context(context)
+    after = dict(((s["protocol"], s["family"], s["address"], s["port"]), s) for s in sockets_after)
+    return [_reconcile_one(f, after, model, ctx["socket_units"]) for f in findings]
