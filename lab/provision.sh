@@ -5,8 +5,10 @@ set -eu
 export DEBIAN_FRONTEND=noninteractive
 
 apt-get update -q
+# netbase brings /etc/protocols and /etc/services, without which firewalld cannot load its services.
 apt-get install -y -q --no-install-recommends \
-  rpcbind memcached nginx openssh-server firewalld nftables python3-apt sudo ca-certificates
+  rpcbind memcached nginx openssh-server firewalld nftables python3-apt sudo ca-certificates \
+  netbase
 apt-get clean
 rm -rf /var/lib/apt/lists/*
 

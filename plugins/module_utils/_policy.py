@@ -725,7 +725,8 @@ def _rich_groups(tokens):
 def parse_rich_rule(text):
     """What a firewalld rich rule says about who may reach which port, or None.
 
-    Returns a dict: text, family (ipv4, ipv6 or None), source (address, CIDR,
+    Returns a dict: text, family (ipv4, ipv6 or None), priority (int, default
+    0), source (address, CIDR,
     "ipset:NAME" or MAC, or None), source_not, destination (bool),
     element ("any" when the rule names no port, service or protocol;
     "ports", "service", "protocol", or "other" for ICMP/masquerade elements
@@ -746,6 +747,7 @@ def parse_rich_rule(text):
     rule = {
         "text": text,
         "family": None,
+        "priority": 0,
         "source": None,
         "source_not": False,
         "destination": False,
@@ -766,6 +768,10 @@ def _apply_rich_group(rule, keyword, attrs):
     values = dict(a.partition("=")[::2] for a in attrs if a != "NOT")
     if keyword == "rule":
         rule["family"] = values.get("family")
+        priority = values.get("priority", "0")
+        if not re.fullmatch(r"-?[0-9]{1,5}", priority):
+            return False
+        rule["priority"] = int(priority)
         return rule["family"] in (None, "ipv4", "ipv6")
     if keyword == "source":
         address = values.get("address") or values.get("mac")
@@ -876,8 +882,10 @@ def parse_firewall(firewall, where="firewall"):
         errors.append(
             "{}.state {} is not one of {}".format(where, _show(state), ", ".join(FIREWALL_STATES))
         )
-    services = firewall.get("services") or {}
-    if not isinstance(services, Mapping):
+    services = firewall.get("services")
+    if services is None:
+        services = {}
+    elif not isinstance(services, Mapping):
         errors.append(f"{where}.services must be a mapping, got {_show(services)}")
         services = {}
     zones = []
@@ -924,30 +932,60 @@ def _rich_applies(rule, protocol, port, family):
     return rule["element"] == "ports" and _port_listed(rule["ports"], protocol, port)
 
 
+# Where firewalld applies the target: after every rule of the zone.
+_TARGET_ORDER = (1 << 16, 0)
+
+
+def _rich_step(rule, label):
+    """(order, kind, source, text) for a rich rule, or None when it cannot widen or close a port.
+
+    kind is "accept" or "deny"; source is None when the rule applies to everyone.
+    """
+    text = f"{label} rich rule: {rule['text']}"
+    everyone = rule["source"] is None or rule["source_not"] or _is_everyone(rule["source"])
+    if rule["action"] == "accept":
+        # A NOT-source accept admits nearly everyone; a destination only narrows it.
+        return ((rule["priority"], 1), "accept", None if everyone else rule["source"], text)
+    if rule["action"] in ("reject", "drop") and rule["source"] is None and not rule["destination"]:
+        return ((rule["priority"], 0), "deny", None, text)
+    # Rejecting some sources still leaves the port open to the others.
+    return None
+
+
+def _zone_steps(zone, protocol, port, family):
+    """The zone's decisions about protocol/port, in firewalld's order.
+
+    Rich rules run by priority (default 0), at equal priority reject/drop before accept;
+    the zone's ports and services are accepts at priority 0; the target comes last.
+    """
+    label = _port_label(port, protocol)
+    steps = []
+    for rule in zone["rich"]:
+        step = (
+            _rich_step(rule, zone["label"]) if _rich_applies(rule, protocol, port, family) else None
+        )
+        if step:
+            steps.append(step)
+    if _port_listed(zone["ports"], protocol, port):
+        steps.append(((0, 1), "accept", None, f"{zone['label']} opens {label}"))
+    if _port_listed(zone["service_ports"], protocol, port):
+        steps.append(((0, 1), "accept", None, f"{zone['label']} allows a service on {label}"))
+    if zone["accept"]:
+        steps.append((_TARGET_ORDER, "accept", None, f"{zone['label']} has target ACCEPT"))
+    return sorted(steps, key=lambda step: step[0])
+
+
 def _zone_reach(zone, protocol, port, family):
     """(via, sources): what lets everyone in, and the only sources let in, for one zone."""
-    rich = [r for r in zone["rich"] if _rich_applies(r, protocol, port, family)]
-    # firewalld evaluates reject/drop rich rules before any allow: one for all sources wins.
-    if any(
-        r["action"] in ("reject", "drop") and r["source"] is None and not r["destination"]
-        for r in rich
-    ):
-        return [], []
-    label = _port_label(port, protocol)
     via, sources = [], []
-    if zone["accept"]:
-        via.append("{} has target ACCEPT".format(zone["label"]))
-    if _port_listed(zone["ports"], protocol, port):
-        via.append("{} opens {}".format(zone["label"], label))
-    if _port_listed(zone["service_ports"], protocol, port):
-        via.append("{} allows a service on {}".format(zone["label"], label))
-    for rule in rich:
-        if rule["action"] != "accept":
-            continue
-        if rule["source"] is None or rule["source_not"] or _is_everyone(rule["source"]):
-            via.append("{} rich rule: {}".format(zone["label"], rule["text"]))
+    for _order, kind, source, text in _zone_steps(zone, protocol, port, family):
+        if kind == "deny":
+            # Nothing after a reject/drop for everyone is reached.
+            break
+        if source is None:
+            via.append(text)
         else:
-            sources.append(rule["source"])
+            sources.append(source)
     if zone["audience"] is not None:
         return [], sources + (zone["audience"] if via else [])
     return via, sources
@@ -1012,6 +1050,33 @@ def _why_not_disableable(sock):
     return "held by {} outside any systemd unit".format(", ".join(names))
 
 
+def _protected_units(sockets, ctx):
+    """Units (and socket units) behind Ansible's connection: disabling one would cut it."""
+    return set(name for sock in sockets if _management(sock, ctx) for name in _unit_names(sock))
+
+
+def _fallback_note(sock, ctx):
+    """Why a disable of this socket becomes a block, or None when it can be disabled."""
+    label = _port_label(sock["port"], sock["protocol"])
+    protected = [name for name in _unit_names(sock) if name in ctx["protected_units"]]
+    if protected:
+        return (
+            f"{protected[0]} also serves the connection Ansible is using, so it is not "
+            f"disabled; port {label} blocked in firewalld instead"
+        )
+    if ctx["nfs_in_use"] and _is_rpcbind(sock):
+        in_use = "NFS is in use"
+        if ctx["nfs_reason"]:
+            in_use += " ({})".format(ctx["nfs_reason"])
+        return "rpcbind kept running: {}; port {} blocked in firewalld instead".format(
+            in_use, sock["port"]
+        )
+    why = _why_not_disableable(sock)
+    if why:
+        return f"{why}, so it cannot be disabled; port {label} blocked in firewalld instead"
+    return None
+
+
 def _decide(sock, rule, ctx):
     """{"action", "status", "note", "management"} after the safety checks."""
     action = rule["action"]
@@ -1021,20 +1086,7 @@ def _decide(sock, rule, ctx):
     if served:
         note = f"serves the connection Ansible is using ({served})"
         return {"action": "report", "status": "kept", "note": note, "management": True}
-    note = None
-    if action == "disable" and ctx["nfs_in_use"] and _is_rpcbind(sock):
-        in_use = (
-            "NFS is in use ({})".format(ctx["nfs_reason"])
-            if ctx["nfs_reason"]
-            else ("NFS is in use")
-        )
-        note = "rpcbind kept running: {}; port {} blocked in firewalld instead".format(
-            in_use, sock["port"]
-        )
-    elif action == "disable" and _why_not_disableable(sock):
-        note = "{}, so it cannot be disabled; port {} blocked in firewalld instead".format(
-            _why_not_disableable(sock), _port_label(sock["port"], sock["protocol"])
-        )
+    note = _fallback_note(sock, ctx) if action == "disable" else None
     if note:
         action = "block"
     status = None if action == "allow" else "open"
@@ -1140,6 +1192,7 @@ def evaluate(sockets, rules, default_action="report", use_builtin=True, context=
         raise PolicyError(errors)
     _check_sockets(sockets, "sockets")
     ctx = _read_context(context)
+    ctx["protected_units"] = _protected_units(sockets, ctx)
     policy = _effective_rules(rules, use_builtin)
     default = _default_rule(default_action)
     results = {"finding": [], "allowed": [], "compliant": []}
@@ -1237,6 +1290,22 @@ def _ports_to_open(findings, allowed, management_ports):
     return why
 
 
+def _collateral_notes(disable_units, findings, allowed):
+    """Notes for units to disable that also hold listeners the policy leaves running."""
+    running = list(allowed) + [f for f in findings if f["action"] == "report"]
+    notes = []
+    for entry in disable_units:
+        mine = [e for e in running if e["unit"] == entry["unit"]]
+        ports = sorted(set((e["port"], e["protocol"]) for e in mine))
+        if ports:
+            labels = ", ".join(_port_label(*port) for port in ports)
+            notes.append(
+                f"disabling {entry['unit']} also stops its listeners on {labels}, which the "
+                "policy leaves running"
+            )
+    return notes
+
+
 def _plan(findings, allowed, ctx, notes):
     open_findings = [f for f in findings if f["status"] == "open"]
     changes = _firewall_changes(f for f in open_findings if f["action"] in ("block", "restrict"))
@@ -1257,9 +1326,12 @@ def _plan(findings, allowed, ctx, notes):
             "others must be blocked or restricted; it is not opened"
         )
         del to_open[key]
-    disable = [f for f in open_findings if f["action"] == "disable"]
+    disable_units = _disable_units(
+        [f for f in open_findings if f["action"] == "disable"], ctx["socket_units"]
+    )
+    notes.extend(_collateral_notes(disable_units, findings, allowed))
     return {
-        "disable_units": _disable_units(disable, ctx["socket_units"]),
+        "disable_units": disable_units,
         "firewall_block": [
             {"port": port, "protocol": protocol, "rules": sorted(block[(port, protocol)]["rules"])}
             for port, protocol in sorted(block)

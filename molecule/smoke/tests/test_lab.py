@@ -45,3 +45,13 @@ def test_lab_services_are_exposed(host, spec, unit):
 def test_firewalld_installed_but_stopped(host):
     assert host.package("firewalld").is_installed
     assert not host.service("firewalld").is_running
+
+
+def test_firewalld_can_run(host):
+    # The role starts it; a lab that cannot run it (no /etc/protocols, say) would hide that path.
+    host.check_output("systemctl start firewalld")
+    try:
+        assert host.check_output("firewall-cmd --state") == "running"
+        assert host.check_output("firewall-cmd --get-default-zone") == "public"
+    finally:
+        host.check_output("systemctl stop firewalld")

@@ -1,0 +1,57 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the portguard.hardening collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Summaries of a host's findings, for the role's report and its console output."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+STATUSES = ("open", "remediated", "kept", "failed")
+
+
+def summarize(findings):
+    """Counts of findings by status and by effective action."""
+    summary = dict((status, 0) for status in STATUSES)
+    by_action = {}
+    for finding in findings:
+        summary[finding["status"]] = summary.get(finding["status"], 0) + 1
+        by_action[finding["action"]] = by_action.get(finding["action"], 0) + 1
+    summary["total"] = len(findings)
+    summary["by_action"] = by_action
+    return summary
+
+
+def _endpoint(finding):
+    address = finding["address"]
+    if ":" in address:
+        address = "[%s]" % address
+    return "%s %s:%d" % (finding["protocol"], address, finding["port"])
+
+
+def finding_lines(findings):
+    """One line a person reads per finding: status, action, where, who, which rule and why."""
+    lines = []
+    for f in findings:
+        who = f.get("unit") or ",".join(f.get("processes") or []) or "no visible process"
+        line = "%-10s %-8s %s (%s) rule %s: %s" % (
+            f["status"],
+            f["action"],
+            _endpoint(f),
+            who,
+            f["rule"],
+            f.get("reason") or "",
+        )
+        if f.get("note"):
+            line += " [%s]" % f["note"]
+        lines.append(line)
+    return lines or ["no findings"]
+
+
+def unremediated(findings):
+    """Findings this run should have fixed and did not: failed ones, and open changes."""
+    return [
+        "%s/%d %s (%s)" % (f["protocol"], f["port"], f["action"], f.get("note") or f["status"])
+        for f in findings
+        if f["status"] == "failed" or (f["status"] == "open" and f["action"] != "report")
+    ]

@@ -1,0 +1,170 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The exposed_ports filters: thin wrappers, their errors, and their documentation files."""
+
+import inspect
+import os
+
+import pytest
+import yaml
+from ansible.errors import AnsibleFilterError
+from ansible_collections.portguard.hardening.plugins.filter.exposed_ports import FilterModule
+from ansible_collections.portguard.hardening.plugins.module_utils._policy import builtin_rules
+
+FILTER_DIR = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))),
+    "plugins",
+    "filter",
+)
+FILTERS = FilterModule().filters()
+
+SSH = {
+    "protocol": "tcp",
+    "family": "ipv4",
+    "address": "0.0.0.0",
+    "port": 22,
+    "scope": "any",
+    "unit": "ssh.service",
+    "processes": [{"pid": 60, "name": "sshd"}],
+    "activated_by": [],
+}
+ADMIN = dict(SSH, port=8080, unit="lab-admin.service", processes=[{"pid": 90, "name": "python3"}])
+CONTEXT = {"management_ports": [{"port": 22, "protocol": "tcp"}]}
+
+
+def test_filter_names():
+    assert sorted(FILTERS) == [
+        "exposed_ports_builtin_rules",
+        "exposed_ports_evaluate",
+        "exposed_ports_reconcile",
+        "exposed_ports_validate",
+    ]
+
+
+@pytest.mark.parametrize(
+    "rules,default_action", [(None, "report"), ([], "block"), (builtin_rules(), "allow")]
+)
+def test_validate_returns_true(rules, default_action):
+    assert FILTERS["exposed_ports_validate"](rules, default_action) is True
+
+
+@pytest.mark.parametrize(
+    "rules,default_action,message",
+    [
+        (
+            [{"id": "db", "match": {"ports": ["70000"]}, "action": "restrict"}],
+            "report",
+            "exposed_ports_validate: 2 problems: rule 'db': match.ports: '70000' is not a port "
+            "(1-65535); rule 'db': action 'restrict' needs sources",
+        ),
+        (
+            [],
+            "deny",
+            "exposed_ports_validate: 1 problem: default_action 'deny' is not one of allow, block, "
+            "report",
+        ),
+    ],
+)
+def test_validate_raises_with_every_message(rules, default_action, message):
+    with pytest.raises(AnsibleFilterError) as raised:
+        FILTERS["exposed_ports_validate"](rules, default_action)
+    assert raised.value.message == message
+
+
+@pytest.mark.parametrize("value", [None, [], "anything"])
+def test_builtin_rules_ignores_its_input(value):
+    assert FILTERS["exposed_ports_builtin_rules"](value) == builtin_rules()
+
+
+def test_evaluate_passes_everything_through():
+    result = FILTERS["exposed_ports_evaluate"](
+        [SSH, ADMIN],
+        [{"id": "ssh", "match": {"ports": [22]}, "action": "block"}],
+        "allow",
+        True,
+        CONTEXT,
+    )
+    assert [(f["rule"], f["port"], f["action"], f["status"]) for f in result["findings"]] == [
+        ("ssh", 22, "report", "kept"),
+        ("builtin-admin", 8080, "block", "open"),
+    ]
+    assert FILTERS["exposed_ports_evaluate"]([ADMIN], None, "allow", False)["allowed"] == [
+        {
+            "rule": "default",
+            "protocol": "tcp",
+            "family": "ipv4",
+            "address": "0.0.0.0",
+            "port": 8080,
+            "unit": "lab-admin.service",
+            "management": False,
+            "exposure": "everyone",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (
+            ([SSH], [{"id": "x", "acton": "block"}]),
+            "exposed_ports_evaluate: 3 problems: rule 'x': unknown key 'acton' (known: action, "
+            "enabled, id, match, reason, sources); rule 'x': match is required; rule 'x': action "
+            "is required (one of allow, block, disable, report, restrict)",
+        ),
+        (
+            ([SSH], [], "report", True, {"firewall": {"state": "up"}}),
+            "exposed_ports_evaluate: 1 problem: context.firewall.state 'up' is not one of "
+            "absent, running, stopped",
+        ),
+        (
+            ("sockets",),
+            "exposed_ports_evaluate: 1 problem: sockets: expected a list of listening sockets, "
+            "got 'sockets'",
+        ),
+    ],
+)
+def test_evaluate_raises_filter_errors(args, message):
+    with pytest.raises(AnsibleFilterError) as raised:
+        FILTERS["exposed_ports_evaluate"](*args)
+    assert raised.value.message == message
+
+
+def test_reconcile_passes_everything_through():
+    findings = FILTERS["exposed_ports_evaluate"]([SSH, ADMIN], [], "report", True, CONTEXT)[
+        "findings"
+    ]
+    closed = {"state": "running", "zones": [{"name": "public", "ports": ["22/tcp"]}]}
+    assert [f["status"] for f in FILTERS["exposed_ports_reconcile"](findings, [SSH, ADMIN])] == [
+        "failed"
+    ]
+    assert [f["status"] for f in FILTERS["exposed_ports_reconcile"](findings, [], None, {})] == [
+        "remediated"
+    ]
+    assert [f["status"] for f in FILTERS["exposed_ports_reconcile"](findings, [ADMIN], closed)] == [
+        "remediated"
+    ]
+
+
+def test_reconcile_raises_filter_errors():
+    with pytest.raises(AnsibleFilterError) as raised:
+        FILTERS["exposed_ports_reconcile"]({"findings": []}, [])
+    assert raised.value.message == (
+        "exposed_ports_reconcile: 1 problem: findings: expected the findings list of evaluate, "
+        "got a mapping"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(FILTERS))
+def test_documentation_matches_the_filter(name):
+    with open(os.path.join(FILTER_DIR, name + ".yml")) as f:
+        doc = yaml.safe_load(f)
+    assert sorted(doc) == ["DOCUMENTATION", "EXAMPLES", "RETURN"]
+    assert doc["DOCUMENTATION"]["name"] == name
+    assert doc["DOCUMENTATION"]["version_added"] == "0.1.0"
+    assert "_value" in doc["RETURN"]
+    assert "portguard.hardening." + name in doc["EXAMPLES"]
+    # Documented options are the Python keyword arguments, in order for the positional ones.
+    params = list(inspect.signature(FILTERS[name]).parameters)
+    options = doc["DOCUMENTATION"]["options"]
+    assert sorted(options) == sorted(["_input"] + params[1:])
+    positional = doc["DOCUMENTATION"].get("positional")
+    assert (positional.split(", ") if positional else []) == params[1:]
