@@ -30,7 +30,8 @@ def firewall_view(state, info=None, service_ports=None):
     """The firewall as the policy engine reads it.
 
     ``state`` is `running`, `stopped` or `absent`; ``info`` is ansible.posix.firewalld_info's
-    `firewalld_info` (running only); ``service_ports`` maps service names to port specs. A zone is
+    `firewalld_info` (running only); ``service_ports`` maps service names to port specs, and is
+    passed on as `services` so the engine can resolve rich rules that name a service. A zone is
     active when it is the default zone (it applies to every interface no other zone claims) or has
     interfaces or sources.
     """
@@ -62,7 +63,12 @@ def firewall_view(state, info=None, service_ports=None):
                 "interfaces": list(zone.get("interfaces") or []),
             }
         )
-    return {"state": state, "default_zone": default_zone, "zones": zones}
+    return {
+        "state": state,
+        "default_zone": default_zone,
+        "zones": zones,
+        "services": dict(service_ports),
+    }
 
 
 def _family(source):

@@ -62,7 +62,8 @@ def nfs_usage(services, exports_text="", mounts_text=""):
             reasons.append("%s is running" % unit)
     exports = [
         line.split()[0]
-        for line in (exports_text or "").splitlines()
+        # exports(5): a line ending in a backslash continues on the next one.
+        for line in (exports_text or "").replace("\\\n", " ").splitlines()
         if line.strip() and not line.lstrip().startswith("#")
     ]
     if exports:

@@ -51,7 +51,7 @@ def finding_lines(findings):
 def unremediated(findings):
     """Findings this run should have fixed and did not: failed ones, and open changes."""
     return [
-        "%s/%d %s (%s)" % (f["protocol"], f["port"], f["action"], f.get("note") or f["status"])
+        "%d/%s %s (%s)" % (f["port"], f["protocol"], f["action"], f.get("note") or f["status"])
         for f in findings
         if f["status"] == "failed" or (f["status"] == "open" and f["action"] != "report")
     ]

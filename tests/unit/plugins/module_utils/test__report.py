@@ -1,0 +1,251 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The role's report of a host: counts, one line per finding, and what was not remediated."""
+
+import pytest
+from ansible_collections.portguard.hardening.plugins.module_utils._report import (
+    finding_lines,
+    summarize,
+    unremediated,
+)
+
+ADMIN_REASON = "Admin consoles and dev servers on 8080/8081/8888 are rarely meant to be public."
+
+
+def finding(**changes):
+    """A finding as evaluate/reconcile return it (the lab's admin console on 8080/tcp)."""
+    entry = {
+        "rule": "builtin-admin",
+        "reason": ADMIN_REASON,
+        "protocol": "tcp",
+        "family": "ipv4",
+        "address": "0.0.0.0",
+        "port": 8080,
+        "scope": "any",
+        "interface": None,
+        "processes": ["python3"],
+        "pids": [90],
+        "unit": "lab-admin.service",
+        "activated_by": [],
+        "policy_action": "block",
+        "action": "block",
+        "status": "open",
+        "note": None,
+        "sources": [],
+        "exposure": "everyone",
+        "exposed_to": [],
+    }
+    entry.update(changes)
+    return entry
+
+
+RPCBIND = dict(
+    rule="builtin-rpcbind",
+    reason="rpcbind maps RPC services.",
+    port=111,
+    processes=["systemd", "rpcbind"],
+    unit="rpcbind.service",
+    policy_action="disable",
+    action="disable",
+)
+NGINX_V6 = dict(
+    rule="default",
+    reason="no rule matches; default_action is 'report'",
+    family="ipv6",
+    address="::",
+    port=80,
+    processes=["nginx"],
+    unit="nginx.service",
+    policy_action="report",
+    action="report",
+)
+
+
+# ---------------------------------------------------------------------------
+# summarize
+
+
+@pytest.mark.parametrize(
+    "findings,expected",
+    [
+        pytest.param(
+            [],
+            {"open": 0, "remediated": 0, "kept": 0, "failed": 0, "total": 0, "by_action": {}},
+            id="empty",
+        ),
+        pytest.param(
+            [finding(status="failed")],
+            {
+                "open": 0,
+                "remediated": 0,
+                "kept": 0,
+                "failed": 1,
+                "total": 1,
+                "by_action": {"block": 1},
+            },
+            id="zeros-kept",
+        ),
+        pytest.param(
+            [
+                finding(),
+                finding(**NGINX_V6),
+                finding(status="remediated", **RPCBIND),
+                finding(status="remediated", protocol="udp", **RPCBIND),
+                # A disable that fell back to block counts as the block it became.
+                finding(
+                    rule="builtin-telnet",
+                    port=23,
+                    policy_action="disable",
+                    status="failed",
+                    note="held by inetd outside any systemd unit",
+                ),
+                finding(rule="no-ssh", port=22, action="report", status="kept"),
+                finding(action="restrict", sources=["10.0.0.0/8"], port=11211, status="failed"),
+            ],
+            {
+                "open": 2,
+                "remediated": 2,
+                "kept": 1,
+                "failed": 2,
+                "total": 7,
+                "by_action": {"block": 2, "report": 2, "disable": 2, "restrict": 1},
+            },
+            id="every-status",
+        ),
+    ],
+)
+def test_summarize(findings, expected):
+    assert summarize(findings) == expected
+
+
+# ---------------------------------------------------------------------------
+# finding_lines
+
+
+@pytest.mark.parametrize(
+    "changes,line",
+    [
+        pytest.param(
+            {},
+            "open       block    tcp 0.0.0.0:8080 (lab-admin.service) rule builtin-admin: "
+            + ADMIN_REASON,
+            id="ipv4",
+        ),
+        pytest.param(
+            NGINX_V6,
+            "open       report   tcp [::]:80 (nginx.service) rule default: "
+            "no rule matches; default_action is 'report'",
+            id="ipv6-in-brackets",
+        ),
+        pytest.param(
+            dict(
+                family="ipv6",
+                address="2001:db8:0:1:5054:ff:fe12:3456",
+                port=8443,
+                protocol="udp",
+                status="remediated",
+                unit=None,
+                processes=["caddy"],
+            ),
+            "remediated block    udp [2001:db8:0:1:5054:ff:fe12:3456]:8443 (caddy) "
+            "rule builtin-admin: " + ADMIN_REASON,
+            id="ipv6-long-status",
+        ),
+        pytest.param(
+            dict(unit=None, processes=["systemd", "rpcbind"]),
+            "open       block    tcp 0.0.0.0:8080 (systemd,rpcbind) rule builtin-admin: "
+            + ADMIN_REASON,
+            id="processes-without-unit",
+        ),
+        pytest.param(
+            dict(unit=None, processes=[]),
+            "open       block    tcp 0.0.0.0:8080 (no visible process) rule builtin-admin: "
+            + ADMIN_REASON,
+            id="no-visible-process",
+        ),
+        pytest.param(
+            dict(
+                status="failed",
+                note="8080/tcp is still admitted from everyone: firewalld is stopped",
+            ),
+            "failed     block    tcp 0.0.0.0:8080 (lab-admin.service) rule builtin-admin: "
+            + ADMIN_REASON
+            + " [8080/tcp is still admitted from everyone: firewalld is stopped]",
+            id="note-appended",
+        ),
+    ],
+)
+def test_finding_lines(changes, line):
+    assert finding_lines([finding(**changes)]) == [line]
+
+
+def test_finding_lines_one_per_finding_in_order():
+    lines = finding_lines([finding(**NGINX_V6), finding(), finding(status="kept", port=22)])
+    assert [line.split(" rule ")[0] for line in lines] == [
+        "open       report   tcp [::]:80 (nginx.service)",
+        "open       block    tcp 0.0.0.0:8080 (lab-admin.service)",
+        "kept       block    tcp 0.0.0.0:22 (lab-admin.service)",
+    ]
+
+
+def test_finding_lines_empty():
+    assert finding_lines([]) == ["no findings"]
+
+
+# ---------------------------------------------------------------------------
+# unremediated
+
+
+@pytest.mark.parametrize(
+    "findings,expected",
+    [
+        pytest.param([], [], id="empty"),
+        pytest.param(
+            [
+                finding(status="failed", note="8080/tcp is still admitted from everyone"),
+                finding(status="failed", port=11211, action="restrict", note=None),
+            ],
+            [
+                "8080/tcp block (8080/tcp is still admitted from everyone)",
+                "11211/tcp restrict (failed)",
+            ],
+            id="failed",
+        ),
+        pytest.param(
+            [
+                finding(),
+                finding(status="open", protocol="udp", note="fell back to block", **RPCBIND),
+                finding(status="open", port=11211, action="restrict", sources=["10.0.0.0/8"]),
+                finding(status="open", action="disable", port=23, rule="builtin-telnet"),
+            ],
+            [
+                "8080/tcp block (open)",
+                "111/udp disable (fell back to block)",
+                "11211/tcp restrict (open)",
+                "23/tcp disable (open)",
+            ],
+            id="open-changes",
+        ),
+        pytest.param(
+            [
+                finding(status="open", **NGINX_V6),
+                finding(status="kept", action="report", note="serves the connection"),
+                finding(status="remediated"),
+                finding(status="remediated", **RPCBIND),
+            ],
+            [],
+            id="report-kept-remediated-excluded",
+        ),
+        pytest.param(
+            [
+                finding(status="remediated"),
+                finding(status="failed", note="rpcbind.socket would start it again", **RPCBIND),
+                finding(status="open", **NGINX_V6),
+                finding(status="open", port=8081),
+            ],
+            ["111/tcp disable (rpcbind.socket would start it again)", "8081/tcp block (open)"],
+            id="mixed",
+        ),
+    ],
+)
+def test_unremediated(findings, expected):
+    assert unremediated(findings) == expected
