@@ -55,3 +55,36 @@ def unremediated(findings):
         for f in findings
         if f["status"] == "failed" or (f["status"] == "open" and f["action"] != "report")
     ]
+
+
+CHANGING = ("disable", "block", "restrict")
+
+
+def _exposure_now(finding):
+    if finding.get("exposure") == "restricted" and finding.get("exposed_to"):
+        return "reachable from %s" % ", ".join(finding["exposed_to"])
+    return "reachable from everyone"
+
+
+def _exposure_after(finding):
+    if finding["status"] != "open" or finding["action"] not in CHANGING:
+        return _exposure_now(finding)
+    if finding["action"] == "disable":
+        units = [finding.get("unit")] + list(finding.get("activated_by") or [])
+        return "closed: %s stopped, disabled and masked" % ", ".join(u for u in units if u)
+    if finding["action"] == "block":
+        return "closed to every outside source by firewalld"
+    return "reachable only from %s" % ", ".join(finding.get("sources") or [])
+
+
+def exposure_diff(findings):
+    """Before and after texts of what remediation changes, one line per finding, for --diff."""
+    before, after = [], []
+    for f in findings:
+        where = _endpoint(f) + " (%s)" % (
+            f.get("unit") or ",".join(f.get("processes") or []) or "?"
+        )
+        before.append("%s %s\n" % (where, _exposure_now(f)))
+        after.append("%s %s\n" % (where, _exposure_after(f)))
+    changed = any(f["status"] == "open" and f["action"] in CHANGING for f in findings)
+    return {"changed": changed, "before": "".join(before), "after": "".join(after)}

@@ -3,6 +3,7 @@
 
 import pytest
 from ansible_collections.portguard.hardening.plugins.module_utils._report import (
+    exposure_diff,
     finding_lines,
     summarize,
     unremediated,
@@ -249,3 +250,73 @@ def test_finding_lines_empty():
 )
 def test_unremediated(findings, expected):
     assert unremediated(findings) == expected
+
+
+def _diff_finding(port, action, status="open", **extra):
+    finding = {
+        "protocol": "tcp",
+        "address": "0.0.0.0",
+        "port": port,
+        "unit": extra.pop("unit", "x.service"),
+        "processes": [],
+        "activated_by": extra.pop("activated_by", []),
+        "action": action,
+        "status": status,
+        "sources": extra.pop("sources", []),
+        "exposure": extra.pop("exposure", "everyone"),
+        "exposed_to": extra.pop("exposed_to", []),
+    }
+    finding.update(extra)
+    return finding
+
+
+@pytest.mark.parametrize(
+    ("finding", "before", "after", "changed"),
+    [
+        (
+            _diff_finding(111, "disable", unit="rpcbind.service", activated_by=["rpcbind.socket"]),
+            "tcp 0.0.0.0:111 (rpcbind.service) reachable from everyone\n",
+            "tcp 0.0.0.0:111 (rpcbind.service) closed: rpcbind.service, rpcbind.socket stopped, "
+            "disabled and masked\n",
+            True,
+        ),
+        (
+            _diff_finding(8080, "block"),
+            "tcp 0.0.0.0:8080 (x.service) reachable from everyone\n",
+            "tcp 0.0.0.0:8080 (x.service) closed to every outside source by firewalld\n",
+            True,
+        ),
+        (
+            _diff_finding(11211, "restrict", sources=["10.0.0.0/8", "fd00::/8"]),
+            "tcp 0.0.0.0:11211 (x.service) reachable from everyone\n",
+            "tcp 0.0.0.0:11211 (x.service) reachable only from 10.0.0.0/8, fd00::/8\n",
+            True,
+        ),
+        (
+            _diff_finding(80, "report"),
+            "tcp 0.0.0.0:80 (x.service) reachable from everyone\n",
+            "tcp 0.0.0.0:80 (x.service) reachable from everyone\n",
+            False,
+        ),
+        (
+            _diff_finding(
+                22, "report", status="kept", exposure="restricted", exposed_to=["10.1.0.0/16"]
+            ),
+            "tcp 0.0.0.0:22 (x.service) reachable from 10.1.0.0/16\n",
+            "tcp 0.0.0.0:22 (x.service) reachable from 10.1.0.0/16\n",
+            False,
+        ),
+        (
+            _diff_finding(8080, "block", status="remediated"),
+            "tcp 0.0.0.0:8080 (x.service) reachable from everyone\n",
+            "tcp 0.0.0.0:8080 (x.service) reachable from everyone\n",
+            False,
+        ),
+    ],
+)
+def test_exposure_diff(finding, before, after, changed):
+    assert exposure_diff([finding]) == {"changed": changed, "before": before, "after": after}
+
+
+def test_exposure_diff_empty():
+    assert exposure_diff([]) == {"changed": False, "before": "", "after": ""}
