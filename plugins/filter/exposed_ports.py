@@ -11,6 +11,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type  # noqa: UP001 - ansible-test boilerplate
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.portguard.hardening.plugins.module_utils._baseline import (
+    BaselineError,
+    baseline_document,
+    validate_baseline,
+)
 from ansible_collections.portguard.hardening.plugins.module_utils._policy import (
     PolicyError,
     builtin_rules,
@@ -39,11 +44,11 @@ def exposed_ports_builtin_rules(_input=None):
 
 
 def exposed_ports_evaluate(
-    sockets, rules=None, default_action="report", use_builtin=True, context=None
+    sockets, rules=None, default_action="report", use_builtin=True, context=None, baseline=None
 ):
     """Findings, allowed and compliant sockets, the plan and a summary; see _policy.evaluate."""
     try:
-        return evaluate(sockets, rules, default_action, use_builtin, context)
+        return evaluate(sockets, rules, default_action, use_builtin, context, baseline)
     except PolicyError as exc:
         raise _failure("exposed_ports_evaluate", exc.errors) from None
 
@@ -56,11 +61,29 @@ def exposed_ports_reconcile(findings, sockets_after, firewall_after=None, contex
         raise _failure("exposed_ports_reconcile", exc.errors) from None
 
 
+def exposed_ports_baseline_document(sockets, host, recorded_at):
+    """The host's approved listeners as a baseline document; see _baseline.baseline_document."""
+    try:
+        return baseline_document(host, sockets, recorded_at)
+    except BaselineError as exc:
+        raise _failure("exposed_ports_baseline_document", exc.errors) from None
+
+
+def exposed_ports_baseline_validate(doc):
+    """True when the baseline document is valid; raises with every problem otherwise."""
+    errors = validate_baseline(doc)
+    if errors:
+        raise _failure("exposed_ports_baseline_validate", errors)
+    return True
+
+
 class FilterModule:
     """portguard.hardening exposed_ports filters."""
 
     def filters(self):
         return {
+            "exposed_ports_baseline_document": exposed_ports_baseline_document,
+            "exposed_ports_baseline_validate": exposed_ports_baseline_validate,
             "exposed_ports_builtin_rules": exposed_ports_builtin_rules,
             "exposed_ports_evaluate": exposed_ports_evaluate,
             "exposed_ports_reconcile": exposed_ports_reconcile,

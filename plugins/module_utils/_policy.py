@@ -9,7 +9,8 @@ plugins/filter/exposed_ports.py run them on the controller.
 
 Public: builtin_rules, validate_policy, evaluate, reconcile, parse_firewall,
 exposure, parse_rich_rule and PolicyError.  Shapes of the inputs and outputs
-are documented on evaluate() and in the filters' documentation.
+are documented on evaluate() and in the filters' documentation.  The approved
+baseline evaluate() can take is in _baseline.py.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,6 +22,12 @@ import ipaddress
 import re
 import shlex
 from collections.abc import Mapping
+
+from ansible_collections.portguard.hardening.plugins.module_utils._baseline import (
+    in_baseline,
+    missing_from,
+    validate_listeners,
+)
 
 ACTIONS = ("allow", "block", "disable", "report", "restrict")
 DEFAULT_ACTIONS = ("allow", "block", "report")
@@ -39,6 +46,8 @@ CONTEXT_KEYS = (
 )
 FIREWALL_STATES = ("absent", "running", "stopped")
 DEFAULT_RULE_ID = "default"
+BASELINE_RULE_ID = "baseline"
+DRIFT_RULE_ID = "drift"
 
 # Actions that change the host; the others only describe it.
 _CHANGING = ("block", "disable", "restrict")
@@ -1147,6 +1156,31 @@ def _finding(sock, rule, decision, reach):
     return entry
 
 
+_BASELINE_RULE = {
+    "id": BASELINE_RULE_ID,
+    "action": "allow",
+    "reason": "in the approved baseline",
+    "sources": [],
+}
+_DRIFT_RULE = {
+    "id": DRIFT_RULE_ID,
+    "action": "report",
+    "reason": "exposed listener not in the approved baseline",
+    "sources": [],
+}
+
+
+def _baseline_rule(sock, rule, baseline):
+    """The rule deciding an exposed socket once the approved baseline is known.
+
+    A matching rule decides, allow included: an allow rule approves the
+    listener on every host.  The baseline only replaces the default action.
+    """
+    if baseline is None or rule["id"] != DEFAULT_RULE_ID:
+        return rule
+    return _BASELINE_RULE if in_baseline(sock, baseline) else _DRIFT_RULE
+
+
 def _judge(sock, rules, default, ctx):
     """("compliant"|"allowed"|"finding", entry) for one socket."""
     if _is_loopback(sock):
@@ -1154,7 +1188,7 @@ def _judge(sock, rules, default, ctx):
     reach = exposure(sock, ctx["firewall"])
     if reach["exposure"] == "closed":
         return "compliant", _compliant(sock, "firewalled")
-    rule = _first_match(rules, sock, default)
+    rule = _baseline_rule(sock, _first_match(rules, sock, default), ctx["baseline"])
     decision = _decide(sock, rule, ctx)
     if decision["action"] == "allow":
         return "allowed", _allowed(sock, rule, decision, reach)
@@ -1163,7 +1197,9 @@ def _judge(sock, rules, default, ctx):
     return "finding", _finding(sock, rule, decision, reach)
 
 
-def evaluate(sockets, rules, default_action="report", use_builtin=True, context=None):
+def evaluate(
+    sockets, rules, default_action="report", use_builtin=True, context=None, baseline=None
+):
     """Judge listening sockets against the policy and plan the remediation.
 
     ``sockets`` is ansible_facts.listening_sockets; ``rules`` the user's rules
@@ -1182,16 +1218,33 @@ def evaluate(sockets, rules, default_action="report", use_builtin=True, context=
       "interfaces": [...]}.  services resolves service names in rich rules.
       Without firewall, or when it is not running, every socket is reachable.
 
+    ``baseline`` is the host's approved listeners, the ``listeners`` of a
+    _baseline.baseline_document(), or None.  When given it takes the place of
+    default_action: an exposed socket no rule matches is allowed (rule
+    "baseline") when in the baseline, else a "drift" finding with action
+    report.  A matching rule still decides, so a forbidding built-in rule (such
+    as rpcbind's disable) wins over the baseline, and a user allow rule
+    approves a listener the baseline lacks (it is allowed with the rule's id:
+    the rule is the approval that applies to every host).  Safety overrides
+    apply as to any rule, so a management socket is allowed even as drift.
+    The user's rules may then not use the ids "baseline" and "drift".
+
     Raises PolicyError listing every problem with the rules or the inputs.
-    Returns {"findings", "allowed", "compliant", "plan", "summary", "notes"}.
+    Returns {"findings", "allowed", "compliant", "plan", "summary", "notes",
+    "baseline"}; baseline is {"given": bool, "missing": entries no socket
+    matches now} (information, not findings), and with a baseline the summary
+    also counts "drift" findings.
     """
     if not isinstance(use_builtin, bool):
         raise PolicyError([f"use_builtin must be true or false, got {_show(use_builtin)}"])
     errors = validate_policy(rules, default_action)
+    if baseline is not None:
+        errors.extend(_baseline_problems(rules, baseline))
     if errors:
         raise PolicyError(errors)
     _check_sockets(sockets, "sockets")
     ctx = _read_context(context)
+    ctx["baseline"] = baseline
     ctx["protected_units"] = _protected_units(sockets, ctx)
     policy = _effective_rules(rules, use_builtin)
     default = _default_rule(default_action)
@@ -1202,14 +1255,34 @@ def evaluate(sockets, rules, default_action="report", use_builtin=True, context=
     findings = results["finding"]
     notes = list(ctx["firewall"]["notes"])
     plan = _plan(findings, results["allowed"], ctx, notes)
+    summary = _summary(findings, results)
+    if baseline is not None:
+        summary["drift"] = sum(1 for f in findings if f["rule"] == DRIFT_RULE_ID)
     return {
         "findings": findings,
         "allowed": results["allowed"],
         "compliant": results["compliant"],
         "plan": plan,
-        "summary": _summary(findings, results),
+        "summary": summary,
         "notes": notes,
+        "baseline": {
+            "given": baseline is not None,
+            "missing": [] if baseline is None else missing_from(baseline, sockets),
+        },
     }
+
+
+def _baseline_problems(rules, baseline):
+    problems = validate_listeners(baseline, "baseline")
+    # A user rule named like them would make its findings read as the baseline's.
+    for rule in rules if _is_list(rules) else []:
+        rule_id = rule.get("id") if isinstance(rule, Mapping) else None
+        if rule_id in (BASELINE_RULE_ID, DRIFT_RULE_ID):
+            problems.append(
+                f"rule {_show(rule_id)}: id {_show(rule_id)} is reserved for the baseline when "
+                "one is given; rename the rule"
+            )
+    return problems
 
 
 def _summary(findings, results):

@@ -28,11 +28,14 @@ SSH = {
     "activated_by": [],
 }
 ADMIN = dict(SSH, port=8080, unit="lab-admin.service", processes=[{"pid": 90, "name": "python3"}])
+WEB = dict(SSH, port=80, unit="nginx.service", processes=[{"pid": 72, "name": "nginx"}])
 CONTEXT = {"management_ports": [{"port": 22, "protocol": "tcp"}]}
 
 
 def test_filter_names():
     assert sorted(FILTERS) == [
+        "exposed_ports_baseline_document",
+        "exposed_ports_baseline_validate",
         "exposed_ports_builtin_rules",
         "exposed_ports_evaluate",
         "exposed_ports_reconcile",
@@ -150,6 +153,69 @@ def test_reconcile_raises_filter_errors():
     assert raised.value.message == (
         "exposed_ports_reconcile: 1 problem: findings: expected the findings list of evaluate, "
         "got a mapping"
+    )
+
+
+def test_evaluate_passes_the_baseline_through():
+    baseline = [{"protocol": "tcp", "port": 22, "scope": "any", "unit": "ssh.service"}]
+    result = FILTERS["exposed_ports_evaluate"]([SSH, WEB], [], "report", True, CONTEXT, baseline)
+    assert [(f["rule"], f["port"], f["action"]) for f in result["findings"]] == [
+        ("drift", 80, "report")
+    ]
+    assert [(a["rule"], a["port"]) for a in result["allowed"]] == [("baseline", 22)]
+    assert result["summary"]["drift"] == 1
+    assert result["baseline"] == {"given": True, "missing": []}
+    assert FILTERS["exposed_ports_evaluate"]([WEB], baseline=[])["summary"]["drift"] == 1
+
+
+def test_evaluate_raises_on_a_bad_baseline():
+    with pytest.raises(AnsibleFilterError) as raised:
+        FILTERS["exposed_ports_evaluate"]([SSH], baseline=[{"protocol": "tcp"}])
+    assert raised.value.message == (
+        "exposed_ports_evaluate: 3 problems: baseline[0]: missing 'port'; baseline[0]: missing "
+        "'scope'; baseline[0]: missing 'unit' (write unit: null for a listener without a "
+        "systemd unit)"
+    )
+
+
+def test_baseline_document_and_validate():
+    doc = FILTERS["exposed_ports_baseline_document"](
+        [SSH, dict(SSH, family="ipv6", address="::"), WEB], "web1", "2024-05-01T10:00:00Z"
+    )
+    assert doc == {
+        "version": 1,
+        "host": "web1",
+        "recorded_at": "2024-05-01T10:00:00Z",
+        "listeners": [
+            {"protocol": "tcp", "port": 22, "scope": "any", "unit": "ssh.service"},
+            {"protocol": "tcp", "port": 80, "scope": "any", "unit": "nginx.service"},
+        ],
+    }
+    assert FILTERS["exposed_ports_baseline_validate"](doc) is True
+
+
+def test_baseline_document_raises_filter_errors():
+    with pytest.raises(AnsibleFilterError) as raised:
+        FILTERS["exposed_ports_baseline_document"]([dict(SSH, scope=None)], "", "now")
+    assert raised.value.message == (
+        "exposed_ports_baseline_document: 2 problems: sockets[0].scope None is not one of any, "
+        "loopback, link_local, private, public; host must be a non-empty string, got ''"
+    )
+
+
+def test_baseline_validate_raises_with_every_message():
+    # The example of exposed_ports_baseline_validate.yml.
+    doc = {
+        "version": 1,
+        "host": "web1",
+        "listeners": [{"protocol": "tcp", "port": "22", "scope": "any"}],
+    }
+    with pytest.raises(AnsibleFilterError) as raised:
+        FILTERS["exposed_ports_baseline_validate"](doc)
+    assert raised.value.message == (
+        "exposed_ports_baseline_validate: 2 problems: baseline.listeners[0]: missing 'unit' "
+        "(write unit: null for a listener without a systemd unit); baseline.listeners[0].port "
+        "'22' is not a port (an integer 1-65535)"
     )
 
 

@@ -1,0 +1,238 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the portguard.hardening collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The approved baseline of a host's listeners, recorded before it goes live.
+
+Pure functions over plain data.  A baseline document is
+{"version": 1, "host": str, "recorded_at": str, "listeners": [entry, ...]}
+where an entry is {"protocol", "port", "scope", "unit"}: the family and the
+address are left out, so the IPv4 and IPv6 sockets of a service are one entry.
+_policy.evaluate() judges exposed sockets against the entries.
+
+Public: baseline_entries, baseline_document, validate_baseline,
+validate_listeners, in_baseline, missing_from and BaselineError.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # noqa: UP001 - ansible-test boilerplate
+
+import datetime
+from collections.abc import Mapping
+
+VERSION = 1
+PROTOCOLS = ("tcp", "udp")
+# address_scope() of module_utils/_sockets.py.
+SCOPES = ("any", "loopback", "link_local", "private", "public")
+DOCUMENT_KEYS = ("host", "listeners", "recorded_at", "version")
+ENTRY_KEYS = ("port", "protocol", "scope", "unit")
+
+
+class BaselineError(ValueError):
+    """The baseline or the data it is built from is invalid; ``errors`` lists every problem."""
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+        super().__init__("; ".join(self.errors))
+
+
+def _show(value):
+    # The same quoting as _policy._show; _policy imports this module, so it cannot be imported.
+    if isinstance(value, bool):
+        return repr(bool(value))
+    if isinstance(value, str):
+        return repr(str(value))
+    if isinstance(value, int):
+        return repr(int(value))
+    if value is None:
+        return "None"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return "a " + type(value).__name__
+
+
+def _is_list(value):
+    return isinstance(value, (list, tuple))
+
+
+def _is_name(value):
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _is_port(value):
+    # bool is an int: `port: true` must not become port 1.
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536
+
+
+def _field_problems(item, label):
+    """Problems with the protocol, port, scope and unit present in ``item``."""
+    problems = []
+    if "protocol" in item and item["protocol"] not in PROTOCOLS:
+        problems.append(
+            "{}.protocol {} is not one of {}".format(
+                label, _show(item["protocol"]), ", ".join(PROTOCOLS)
+            )
+        )
+    if "port" in item and not _is_port(item["port"]):
+        problems.append(f"{label}.port {_show(item['port'])} is not a port (an integer 1-65535)")
+    if "scope" in item and item["scope"] not in SCOPES:
+        problems.append(
+            "{}.scope {} is not one of {}".format(label, _show(item["scope"]), ", ".join(SCOPES))
+        )
+    unit = item.get("unit")
+    if unit is not None and not _is_name(unit):
+        problems.append(f"{label}.unit must be a unit name or null, got {_show(unit)}")
+    return problems
+
+
+def _missing(item, keys, label):
+    # A missing unit must not read as "any unit": the file says null for none.
+    hints = {"unit": " (write unit: null for a listener without a systemd unit)"}
+    return [f"{label}: missing {_show(key)}{hints.get(key, '')}" for key in keys if key not in item]
+
+
+def _socket_problems(sockets):
+    if not _is_list(sockets):
+        return [f"sockets: expected a list of listening sockets, got {_show(sockets)}"]
+    problems = []
+    for index, sock in enumerate(sockets):
+        label = f"sockets[{index}]"
+        if not isinstance(sock, Mapping):
+            problems.append(f"{label}: expected a mapping, got {_show(sock)}")
+            continue
+        problems.extend(_missing(sock, ("protocol", "port", "scope"), label))
+        problems.extend(_field_problems(sock, label))
+    return problems
+
+
+def _entry(sock):
+    return {
+        "protocol": sock["protocol"],
+        "port": sock["port"],
+        "scope": sock["scope"],
+        "unit": sock.get("unit"),
+    }
+
+
+def _entry_key(entry):
+    unit = entry.get("unit")
+    return (entry["port"], entry["protocol"], entry["scope"], unit is not None, unit or "")
+
+
+def _sorted_entries(entries):
+    unique = {}
+    for entry in entries:
+        unique.setdefault(_entry_key(entry), _entry(entry))
+    return [unique[key] for key in sorted(unique)]
+
+
+def baseline_entries(sockets):
+    """The approved set for ``sockets`` (listening_facts'), sorted and de-duplicated.
+
+    Every socket counts, loopback ones included, so that the baseline describes
+    the host completely; the scope says which entries are exposed.  Raises
+    BaselineError listing every socket that cannot make an entry.
+    """
+    problems = _socket_problems(sockets)
+    if problems:
+        raise BaselineError(problems)
+    return _sorted_entries(sockets)
+
+
+def baseline_document(host, sockets, recorded_at):
+    """The baseline file of one host, as the baseline playbook writes it in YAML.
+
+    ``recorded_at`` is a time stamp string (ISO 8601 in UTC is what the
+    playbook passes).  Raises BaselineError listing every problem.
+    """
+    problems = _socket_problems(sockets)
+    if not _is_name(host):
+        problems.append(f"host must be a non-empty string, got {_show(host)}")
+    if not _is_name(recorded_at):
+        problems.append(f"recorded_at must be a non-empty string, got {_show(recorded_at)}")
+    if problems:
+        raise BaselineError(problems)
+    return {
+        "version": VERSION,
+        "host": str(host),
+        "recorded_at": str(recorded_at),
+        "listeners": _sorted_entries(sockets),
+    }
+
+
+def validate_listeners(listeners, where="listeners"):
+    """Every problem with a list of baseline entries, as messages; [] when valid."""
+    if not _is_list(listeners):
+        return [f"{where} must be a list of listeners, got {_show(listeners)}"]
+    problems = []
+    for index, entry in enumerate(listeners):
+        label = f"{where}[{index}]"
+        if not isinstance(entry, Mapping):
+            problems.append(
+                f"{label} must be a mapping with protocol, port, scope and unit, got {_show(entry)}"
+            )
+            continue
+        problems.extend(_unknown_keys(entry, ENTRY_KEYS, label))
+        problems.extend(_missing(entry, ("protocol", "port", "scope", "unit"), label))
+        problems.extend(_field_problems(entry, label))
+    return problems
+
+
+def _unknown_keys(mapping, known, label):
+    return [
+        "{}: unknown key {} (known: {})".format(label, _show(key), ", ".join(known))
+        for key in sorted(mapping, key=str)
+        if key not in known
+    ]
+
+
+def validate_baseline(doc, where="baseline"):
+    """Every problem with a baseline document, as messages naming the field; [] when valid.
+
+    version, host and listeners are required; recorded_at may be missing or
+    null, and may be a date when a hand-edited file leaves it unquoted.
+    """
+    if not isinstance(doc, Mapping):
+        return [f"{where} must be a mapping with version, host and listeners, got {_show(doc)}"]
+    problems = _unknown_keys(doc, DOCUMENT_KEYS, where)
+    problems.extend(_missing(doc, ("version", "host", "listeners"), where))
+    version = doc.get("version", VERSION)
+    if isinstance(version, bool) or not isinstance(version, int) or version != VERSION:
+        problems.append(
+            f"{where}.version must be {VERSION} (the only format this collection reads), "
+            f"got {_show(version)}"
+        )
+    if "host" in doc and not _is_name(doc["host"]):
+        problems.append(f"{where}.host must be a non-empty string, got {_show(doc['host'])}")
+    recorded_at = doc.get("recorded_at")
+    if recorded_at is not None and not (
+        _is_name(recorded_at) or isinstance(recorded_at, datetime.date)
+    ):
+        problems.append(
+            f"{where}.recorded_at must be a time stamp or null, got {_show(recorded_at)}"
+        )
+    if "listeners" in doc:
+        problems.extend(validate_listeners(doc["listeners"], where + ".listeners"))
+    return problems
+
+
+def in_baseline(sock, entries):
+    """Whether a socket matches an entry: same protocol, port, scope and unit (None only None)."""
+    return any(
+        entry["protocol"] == sock["protocol"]
+        and entry["port"] == sock["port"]
+        and entry["scope"] == sock.get("scope")
+        and entry.get("unit") == sock.get("unit")
+        for entry in entries
+    )
+
+
+def missing_from(entries, sockets):
+    """The entries no socket matches now, sorted and de-duplicated: listeners that went away."""
+    return [entry for entry in _sorted_entries(entries) if not _matched(entry, sockets)]
+
+
+def _matched(entry, sockets):
+    return any(in_baseline(sock, [entry]) for sock in sockets)
