@@ -269,6 +269,8 @@ def _host_entry(entry):
         "summary": summarize(findings),
         "firewall": report.get("firewall"),
         "nfs_in_use": report.get("nfs_in_use"),
+        # Approved listeners that no longer listen: information, not findings.
+        "baseline_missing": list((report.get("baseline") or {}).get("missing") or []),
     }
 
 

@@ -188,6 +188,7 @@ def test_hosts_are_sorted_and_unreachable_ones_kept(doc):
         },
         "firewall": None,
         "nfs_in_use": None,
+        "baseline_missing": [],
     }
 
 
@@ -249,6 +250,7 @@ def test_host_document(doc):
     assert document == dict(doc["hosts"]["db1"], host="db1", run=RUN)
     assert sorted(document) == [
         "allowed",
+        "baseline_missing",
         "error",
         "findings",
         "firewall",
@@ -911,3 +913,11 @@ def test_all_views_agree(variant):
     )
     assert int(suite.get("failures")) == len(groups)
     assert int(suite.get("errors")) == s["unreachable"] + s["failed"]
+
+
+def test_baseline_listeners_that_are_gone_are_kept_for_information():
+    gone = [{"protocol": "tcp", "port": 80, "scope": "any", "unit": "nginx.service"}]
+    report = {"host": "web1", "findings": [], "allowed": [], "baseline": {"given": True, "missing": gone}}
+    doc = fleet_data({"web1": {"state": "ok", "report": report, "error": None}}, RUN)
+    assert doc["hosts"]["web1"]["baseline_missing"] == gone
+    assert doc["summary"]["open"] == 0
