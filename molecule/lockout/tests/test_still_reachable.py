@@ -63,3 +63,14 @@ def test_closed_ports_refuse_from_outside(host):
         except OSError:
             opened = False
         assert not opened, port
+
+
+def test_rule_closing_the_connection_is_kept(host):
+    report = json.loads(host.file("/var/tmp/portguard-report.json").content_string)
+    kept = [f for f in report["findings"] if f["port"] == 2222]
+    assert kept, report["findings"]
+    for finding in kept:
+        assert finding["rule"] == "close-2222"
+        assert finding["policy_action"] == "block"
+        assert finding["status"] == "kept"
+        assert "connection" in finding["note"]

@@ -917,7 +917,12 @@ def test_all_views_agree(variant):
 
 def test_baseline_listeners_that_are_gone_are_kept_for_information():
     gone = [{"protocol": "tcp", "port": 80, "scope": "any", "unit": "nginx.service"}]
-    report = {"host": "web1", "findings": [], "allowed": [], "baseline": {"given": True, "missing": gone}}
+    report = {
+        "host": "web1",
+        "findings": [],
+        "allowed": [],
+        "baseline": {"given": True, "missing": gone},
+    }
     doc = fleet_data({"web1": {"state": "ok", "report": report, "error": None}}, RUN)
     assert doc["hosts"]["web1"]["baseline_missing"] == gone
     assert doc["summary"]["open"] == 0
