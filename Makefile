@@ -22,7 +22,7 @@ images: setup
 	@lab/build-images.sh
 
 demo: images
-	@ansible-playbook lab/demo.yml
+	@ansible-playbook lab/demo.yml -e demo_dir=$(ROOT)/.cache/demo
 
 lab-down: setup
 	@ansible-playbook lab/fleet.yml -e lab_state=absent
