@@ -92,7 +92,7 @@ class Lab:
 
 
 def measure(argv, env=None, timeout=None):
-    """Wall seconds and peak RSS (MiB) of one command; None on timeout or failure."""
+    """Wall seconds, CPU seconds, peak RSS (MiB) and output of one command; None on timeout."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     try:
@@ -105,11 +105,11 @@ def measure(argv, env=None, timeout=None):
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit("bench: %s failed: %s" % (argv[0], err.decode(errors="replace")[-500:]))
-    return wall, usage.ru_maxrss / 1024.0, out
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0, out
 
 
 def measure_isolated(argv, env=None, timeout=None):
-    """Run `measure` in a fresh child so RUSAGE_CHILDREN's peak belongs to this command alone."""
+    """Run `measure` in a fresh child so RUSAGE_CHILDREN belongs to this command alone."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -117,7 +117,7 @@ def measure_isolated(argv, env=None, timeout=None):
         result = measure(argv, env, timeout)
         payload = None
         if result is not None:
-            payload = [result[0], result[1], result[2].decode(errors="replace")]
+            payload = list(result[:3]) + [result[3].decode(errors="replace")]
         with os.fdopen(write_fd, "w") as w:
             json.dump(payload, w)
         os._exit(0)
@@ -130,18 +130,31 @@ def measure_isolated(argv, env=None, timeout=None):
     return json.loads(data)
 
 
-def best_of(repeat, argv, env=None, timeout=None):
-    runs = []
+def rounds(repeat, commands):
+    """Run each (name, argv, env) once per round, interleaved, so a busy machine slows all alike.
+
+    Returns {name: [(wall, cpu, rss, out), ...]} with one tuple per round.
+    """
+    runs = dict((name, []) for name, _argv, _env in commands)
     for _ in range(repeat):
-        r = measure_isolated(argv, env, timeout)
-        if r is None:
-            return None
-        runs.append(r)
+        for name, argv, env in commands:
+            runs[name].append(measure_isolated(argv, env))
+    return runs
+
+
+def summary(runs, base=None):
+    """Median wall and CPU seconds of a tool's rounds (minus the paired base rounds), peak RSS."""
+    if base is None:
+        walls = [r[0] for r in runs]
+        cpus = [r[1] for r in runs]
+    else:
+        walls = [r[0] - b[0] for r, b in zip(runs, base)]
+        cpus = [r[1] - b[1] for r, b in zip(runs, base)]
     return {
-        "median": statistics.median(r[0] for r in runs),
-        "min": min(r[0] for r in runs),
-        "rss": max(r[1] for r in runs),
-        "out": runs[-1][2],
+        "wall": statistics.median(walls),
+        "cpu": statistics.median(cpus),
+        "rss": max(r[2] for r in runs),
+        "out": runs[-1][3],
     }
 
 
@@ -170,18 +183,28 @@ SCAN_ONLY = (
 def run_size(size, established, processes, repeat, lpf_timeout, env, args_file):
     lab = Lab(size, established, processes)
     try:
+        runs = rounds(
+            repeat,
+            [
+                ("ss", ["ss", "-tulpnH"], None),
+                ("ping", module_argv(PING, args_file), env),
+                ("module", module_argv(LISTENING_FACTS, args_file), env),
+                ("scan", [sys.executable, "-c", SCAN_ONLY], env),
+            ],
+        )
         row = {"listeners": size, "established": established}
-        row["ss"] = best_of(repeat, ["ss", "-tulpnH"])
+        row["ss"] = summary(runs["ss"])
+        row["ping"] = summary(runs["ping"])
+        row["module"] = summary(runs["module"], runs["ping"])
+        row["scan"] = summary(runs["scan"], runs["ping"])
         row["ss_count"] = len(row["ss"]["out"].splitlines())
-        row["ping"] = best_of(repeat, module_argv(PING, args_file), env)
-        row["module"] = best_of(repeat, module_argv(LISTENING_FACTS, args_file), env)
         facts = json.loads(row["module"]["out"])["ansible_facts"]
         row["module_count"] = len(facts["listening_sockets"])
-        row["scan"] = best_of(repeat, [sys.executable, "-c", SCAN_ONLY], env)
         row["lpf"] = "skipped"
         if lpf_timeout > 0:
-            lpf = best_of(1, module_argv(LISTEN_PORTS_FACTS, args_file), env, lpf_timeout)
-            row["lpf"] = "timeout" if lpf is None else lpf
+            ping = measure_isolated(module_argv(PING, args_file), env)
+            lpf = measure_isolated(module_argv(LISTEN_PORTS_FACTS, args_file), env, lpf_timeout)
+            row["lpf"] = "timeout" if lpf is None else summary([lpf], [ping])
         return row
     finally:
         lab.close()
@@ -194,28 +217,30 @@ def fmt(seconds):
 def report(rows, lpf_timeout):
     lines = [
         "| listeners | established | ss -tulpnH | listening_facts own work | "
-        "listening_facts scan only | listen_ports_facts own work | peak RSS MiB: ss / "
-        "listening_facts / listen_ports_facts / ping | sockets counted: ss / listening_facts |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+        "listening_facts scan only | listen_ports_facts own work | CPU seconds: ss / "
+        "listening_facts own work | peak RSS MiB: ss / listening_facts / listen_ports_facts / "
+        "ping | sockets counted: ss / listening_facts |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |",
     ]
     for r in rows:
-        base = r["ping"]["min"]
         lpf = r["lpf"]
         if lpf == "timeout":
             lpf_time, lpf_rss = "over %d s, stopped" % lpf_timeout, "-"
         elif lpf == "skipped":
             lpf_time, lpf_rss = "not run", "-"
         else:
-            lpf_time, lpf_rss = fmt(lpf["min"] - base), "%.1f" % lpf["rss"]
+            lpf_time, lpf_rss = fmt(lpf["wall"]), "%.1f" % lpf["rss"]
         lines.append(
-            "| %d | %d | %s | %s | %s | %s | %.1f / %.1f / %s / %.1f | %d / %d |"
+            "| %d | %d | %s | %s | %s | %s | %s / %s | %.1f / %.1f / %s / %.1f | %d / %d |"
             % (
                 r["listeners"],
                 r["established"],
-                fmt(r["ss"]["min"]),
-                fmt(r["module"]["min"] - base),
-                fmt(r["scan"]["min"] - base),
+                fmt(r["ss"]["wall"]),
+                fmt(r["module"]["wall"]),
+                fmt(r["scan"]["wall"]),
                 lpf_time,
+                fmt(r["ss"]["cpu"]),
+                fmt(r["module"]["cpu"]),
                 r["ss"]["rss"],
                 r["module"]["rss"],
                 lpf_rss,
@@ -232,7 +257,7 @@ def main():
     parser.add_argument("--sizes", default="1000,4000,16000")
     parser.add_argument("--established", type=int, default=2000)
     parser.add_argument("--processes", type=int, default=8)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument(
         "--lpf-timeout",
         type=int,
@@ -274,10 +299,10 @@ def main():
                 lpf_timeout = 0  # larger labs would only take longer
             sys.stderr.write("bench: %d listeners measured in %.0f s\n" % (size, time.time() - t0))
     print(
-        "Wall seconds, best of %d runs (listen_ports_facts: one run). A module's own work is its "
-        "process's time minus the time of ansible.builtin.ping's process, both run the way "
-        "Ansible runs a module on the managed host. Scan only: the same process stopping "
-        "before Ansible's exit_json serializes the result.\n" % opts.repeat
+        "Wall seconds, median of %d interleaved rounds (listen_ports_facts: one round). A "
+        "module's own work is its process's time minus that of ansible.builtin.ping's process in "
+        "the same round, both run the way Ansible runs a module on the managed host. Scan "
+        "only: the module's gathering without handing the result back.\n" % opts.repeat
     )
     print(report(rows, opts.lpf_timeout))
     return 0

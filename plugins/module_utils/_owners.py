@@ -42,16 +42,6 @@ def decode_exact(raw):
         return raw.decode("utf-8", "backslashreplace")
 
 
-def _socket_inode(target):
-    # readlink() of a socket fd is 'socket:[<inode>]'.
-    if target.startswith("socket:[") and target.endswith("]"):
-        try:
-            return int(target[8:-1])
-        except ValueError:
-            return None
-    return None
-
-
 def map_socket_inodes(proc_root, inodes):
     """Walk <proc_root>/<pid>/fd once and find the processes holding each socket inode.
 
@@ -60,7 +50,8 @@ def map_socket_inodes(proc_root, inodes):
       unreadable_pids: sorted pids whose fds could not be read (EACCES and the like),
       vanished_pids: count of processes that exited during the walk.
     Only thread-group leaders are listed in <proc_root>, and threads share the
-    fd table, so tasks are not walked.
+    fd table, so tasks are not walked.  Links are read relative to an open fd
+    directory, which spares the kernel a path walk per descriptor.
     """
     wanted = set(i for i in inodes if i)
     holders = {}
@@ -70,18 +61,31 @@ def map_socket_inodes(proc_root, inodes):
         return {"holders": holders, "unreadable_pids": [], "vanished_pids": 0}
     with os.scandir(proc_root) as entries:
         pids = sorted(int(e.name) for e in entries if e.name.isdigit())
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+    readlink = os.readlink
     for pid in pids:
-        fd_dir = os.path.join(proc_root, str(pid), "fd")
         try:
-            with os.scandir(fd_dir) as fds:
-                for fd in fds:
+            dir_fd = os.open(os.path.join(proc_root, str(pid), "fd"), flags)
+        except OSError as exc:
+            if exc.errno in _VANISHED_ERRNOS:
+                vanished += 1
+            else:
+                unreadable.add(pid)
+            continue
+        try:
+            for name in os.listdir(dir_fd):
+                try:
+                    target = readlink(name, dir_fd=dir_fd)
+                except OSError as exc:
+                    if exc.errno in _VANISHED_ERRNOS:
+                        continue  # fd closed since the directory was listed
+                    raise
+                # readlink() of a socket fd is 'socket:[<inode>]'.
+                if target[:8] == "socket:[" and target[-1:] == "]":
                     try:
-                        target = os.readlink(fd.path)
-                    except OSError as exc:
-                        if exc.errno in _VANISHED_ERRNOS:
-                            continue  # fd closed since the directory was listed
-                        raise
-                    inode = _socket_inode(target)
+                        inode = int(target[8:-1])
+                    except ValueError:
+                        continue
                     if inode in wanted:
                         holders.setdefault(inode, set()).add(pid)
         except OSError as exc:
@@ -89,6 +93,8 @@ def map_socket_inodes(proc_root, inodes):
                 vanished += 1
             else:
                 unreadable.add(pid)
+        finally:
+            os.close(dir_fd)
     return {
         "holders": dict((inode, sorted(pids)) for inode, pids in holders.items()),
         "unreadable_pids": sorted(unreadable),

@@ -49,6 +49,12 @@ _NLMSGHDR_LEN = 16
 # u32 expires, rqueue, wqueue, uid, inode.
 _INET_DIAG_MSG_LEN = 72
 _INET_DIAG_REQ_V2_LEN = 56
+# Per byte order: the netlink header, and the inet_diag_msg fields read here in one call
+# (family, state, sport, dport, src, if, uid, inode; the ports come out byte-swapped on
+# little-endian order and are put right with _swap16).
+_NLMSGHDR = dict((o, struct.Struct(o + "IHHII")) for o in "<>")
+_DIAG_FIELDS = dict((o, struct.Struct(o + "BB2xHH16s16xI20xII")) for o in "<>")
+_RTATTR = dict((o, struct.Struct(o + "HH")) for o in "<>")
 
 
 class SockDiagError(Exception):
@@ -63,10 +69,6 @@ def _order(byteorder):
     if byteorder not in ("little", "big"):
         raise ValueError(f"byteorder must be 'little' or 'big', got {byteorder!r}")
     return "<" if byteorder == "little" else ">"
-
-
-def _align4(length):
-    return (length + 3) & ~3
 
 
 def build_request(family, protocol, seq=1, byteorder=sys.byteorder):
@@ -90,17 +92,21 @@ def build_request(family, protocol, seq=1, byteorder=sys.byteorder):
 
 def iter_netlink(data, byteorder=sys.byteorder):
     """Yield (type, flags, seq, payload) for each netlink message in data."""
-    o = _order(byteorder)
+    header = _NLMSGHDR[_order(byteorder)]
     offset = 0
     end = len(data)
     while offset + _NLMSGHDR_LEN <= end:
-        length, msg_type, flags, seq, _pid = struct.unpack_from(o + "IHHII", data, offset)
+        length, msg_type, flags, seq, _pid = header.unpack_from(data, offset)
         if length < _NLMSGHDR_LEN or offset + length > end:
             raise SockDiagError(f"truncated netlink message at offset {offset}")
         yield msg_type, flags, seq, data[offset + _NLMSGHDR_LEN : offset + length]
-        offset += _align4(length)
+        offset += (length + 3) & ~3
     if offset < end and data[offset:].strip(b"\0"):
         raise SockDiagError("trailing bytes after the last netlink message")
+
+
+def _swap16(value):
+    return ((value & 0xFF) << 8) | (value >> 8)
 
 
 def dump_finished(data, byteorder=sys.byteorder):
@@ -128,17 +134,19 @@ def _strerror(errno):
         return "unknown error"
 
 
-def _parse_attributes(payload, offset, o):
-    attrs = {}
+def _attribute(payload, offset, wanted, o):
+    """The payload of the first route attribute of type wanted after offset, or None."""
+    header = _RTATTR[o]
     end = len(payload)
     while offset + 4 <= end:
-        rta_len, rta_type = struct.unpack_from(o + "HH", payload, offset)
+        rta_len, rta_type = header.unpack_from(payload, offset)
         if rta_len < 4 or offset + rta_len > end:
-            break
+            return None
         # Mask NLA_F_NESTED / NLA_F_NET_BYTEORDER.
-        attrs[rta_type & 0x3FFF] = payload[offset + 4 : offset + rta_len]
-        offset += _align4(rta_len)
-    return attrs
+        if rta_type & 0x3FFF == wanted:
+            return payload[offset + 4 : offset + rta_len]
+        offset += (rta_len + 3) & ~3
+    return None
 
 
 def parse_sock_diag(data, protocol, byteorder=sys.byteorder):
@@ -152,6 +160,8 @@ def parse_sock_diag(data, protocol, byteorder=sys.byteorder):
     if protocol not in LISTEN_STATE:
         raise ValueError(f"protocol must be 'tcp' or 'udp', got {protocol!r}")
     o = _order(byteorder)
+    fields = _DIAG_FIELDS[o]
+    swap = o == "<"
     want_state = LISTEN_STATE[protocol]
     sockets = []
     for msg_type, _flags, _seq, payload in iter_netlink(data, byteorder):
@@ -168,25 +178,22 @@ def parse_sock_diag(data, protocol, byteorder=sys.byteorder):
             continue
         if len(payload) < _INET_DIAG_MSG_LEN:
             raise SockDiagError(f"short inet_diag_msg ({len(payload)} bytes)")
-        family, state = struct.unpack_from("BB", payload, 0)
-        sport, dport = struct.unpack_from("!HH", payload, 4)
-        src = payload[8:24]
-        (ifindex,) = struct.unpack_from(o + "I", payload, 40)
-        uid, inode = struct.unpack_from(o + "II", payload, 64)
+        family, state, sport, dport, src, ifindex, uid, inode = fields.unpack_from(payload, 0)
+        if swap:
+            sport, dport = _swap16(sport), _swap16(dport)
         if family not in _FAMILY_NAMES or state != want_state or dport != 0 or sport == 0:
             continue
         packed = src[:4] if family == AF_INET else src
         v6only = None
         if family == AF_INET6:
-            attrs = _parse_attributes(payload, _INET_DIAG_MSG_LEN, o)
-            flag = attrs.get(INET_DIAG_SKV6ONLY)
+            flag = _attribute(payload, _INET_DIAG_MSG_LEN, INET_DIAG_SKV6ONLY, o)
             if flag:
                 v6only = bool(flag[0])
         sockets.append(
             {
                 "protocol": protocol,
                 "family": _FAMILY_NAMES[family],
-                "address": format_address(bytes(packed)),
+                "address": format_address(packed),
                 "port": sport,
                 "interface_index": ifindex or None,
                 "v6only": v6only,
@@ -272,7 +279,7 @@ def parse_proc_net(text, protocol, family, byteorder=sys.byteorder):
             {
                 "protocol": protocol,
                 "family": family,
-                "address": format_address(bytes(packed)),
+                "address": format_address(packed),
                 "port": port,
                 "interface_index": None,
                 "v6only": None,

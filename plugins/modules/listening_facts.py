@@ -398,6 +398,7 @@ from ansible_collections.portguard.hardening.plugins.module_utils._owners import
     map_socket_inodes,
     read_process,
 )
+from ansible_collections.portguard.hardening.plugins.module_utils._result import exit_plain
 from ansible_collections.portguard.hardening.plugins.module_utils._sockets import (
     FAMILIES,
     PROTOCOLS,
@@ -591,13 +592,27 @@ def gather(
             systemd["reason"] = str(exc)
             warnings.append(f"cannot list systemd socket units, activated_by is empty: {exc}")
 
+    # Work done once per distinct address, process or interface, not once per socket.
+    scope_of = functools.lru_cache(maxsize=None)(address_scope)
+    interface_of = functools.lru_cache(maxsize=None)(interface_name)
+    public = dict((pid, _public_process(p)) for pid, p in processes.items() if p)
+    unit_of_holders = {}
     entries = []
     for sock in raw:
-        holders = [processes[p] for p in walk["holders"].get(sock["inode"], []) if processes.get(p)]
-        interface = interface_name(sock["interface_index"]) if sock["interface_index"] else None
-        view = dict(sock, interface=interface)
-        unit = choose_unit(holders, triggered_service(activated_by(view, units), units))
-        if holders:
+        pids = tuple(p for p in walk["holders"].get(sock["inode"], ()) if processes.get(p))
+        interface = interface_of(sock["interface_index"]) if sock["interface_index"] else None
+        if units:
+            holders = [processes[p] for p in pids]
+            view = dict(sock, interface=interface)
+            unit = choose_unit(holders, triggered_service(activated_by(view, units), units))
+            socket_units = activated_by(view, units, unit)
+        else:
+            # Without socket units the unit depends on the holders alone.
+            if pids not in unit_of_holders:
+                unit_of_holders[pids] = choose_unit([processes[p] for p in pids])
+            unit = unit_of_holders[pids]
+            socket_units = []
+        if pids:
             held = "process"
         elif sock["inode"] == 0:
             held = "kernel"
@@ -610,14 +625,14 @@ def gather(
                 "address": sock["address"],
                 "port": sock["port"],
                 "interface": interface,
-                "scope": address_scope(sock["address"]),
+                "scope": scope_of(sock["address"]),
                 "v6only": sock["v6only"] if sock["family"] == "ipv6" else None,
                 "inode": sock["inode"],
                 "uid": sock["uid"],
                 "holders": held,
-                "processes": [_public_process(p) for p in holders],
+                "processes": [public[p] for p in pids],
                 "unit": unit,
-                "activated_by": activated_by(view, units, unit),
+                "activated_by": socket_units,
             }
         )
     entries.sort(key=_sort_key)
@@ -671,9 +686,7 @@ def main():
         )
     except GatherError as exc:
         module.fail_json(msg=str(exc))
-    for warning in warnings:
-        module.warn(warning)
-    module.exit_json(changed=False, ansible_facts=facts)
+    exit_plain(module, {"changed": False, "ansible_facts": facts}, warnings)
 
 
 if __name__ == "__main__":

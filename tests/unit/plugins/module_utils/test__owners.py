@@ -270,8 +270,16 @@ def test_map_socket_inodes_nothing_wanted_touches_nothing(tmp_path):
 
 
 def _raise_for(real, match, err):
+    """Wrap an os function so that it fails with err for paths containing match.
+
+    A path relative to an open directory (dir_fd) is matched as the full path.
+    """
+
     def fake(path, *args, **kwargs):
-        if match in os.fsdecode(path):
+        full = os.fsdecode(path)
+        if kwargs.get("dir_fd") is not None:
+            full = os.path.join(os.readlink("/proc/self/fd/%d" % kwargs["dir_fd"]), full)
+        if match in full:
             raise OSError(err, os.strerror(err), path)
         return real(path, *args, **kwargs)
 
@@ -282,8 +290,8 @@ def _raise_for(real, match, err):
     "func,match,err,expected_unreadable,expected_vanished,holders_20130",
     [
         pytest.param("readlink", "/49/fd/", errno.EACCES, [49], 1, [72, 73], id="readlink-eacces"),
-        pytest.param("scandir", "/72/fd", errno.EACCES, [72], 1, [73], id="fd-dir-eacces"),
-        pytest.param("scandir", "/73/fd", errno.ESRCH, [], 2, [72], id="fd-dir-esrch-vanished"),
+        pytest.param("open", "/72/fd", errno.EACCES, [72], 1, [73], id="fd-dir-eacces"),
+        pytest.param("open", "/73/fd", errno.ESRCH, [], 2, [72], id="fd-dir-esrch-vanished"),
         pytest.param("readlink", "/73/fd/6", errno.ENOENT, [], 1, [72], id="fd-closed-mid-scan"),
     ],
 )

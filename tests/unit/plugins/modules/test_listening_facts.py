@@ -320,14 +320,14 @@ def test_systemctl_failure_is_a_warning(proc_tree):
 
 def test_unreadable_process_is_reported_not_fatal(proc_tree, monkeypatch):
     root = proc_tree("proc_rpcbind")
-    real = os.scandir
+    real = os.open
 
-    def scandir(path):
+    def open_denied_for_49(path, *args, **kwargs):
         if os.fsdecode(path).endswith("/49/fd"):
             raise PermissionError(13, "Permission denied", path)
-        return real(path)
+        return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(os, "open", open_denied_for_49)
     facts, warnings = gather(
         proc_path=root, source="proc", systemctl=systemctl_ok, user_lookup=users
     )

@@ -1,0 +1,55 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the portguard.hardening collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Hand a large, plain result back to Ansible without per-value overhead.
+
+``AnsibleModule.exit_json`` copies the whole result to strip ``no_log`` values
+and, from ansible-core 2.19 on, encodes it through a serialization profile that
+visits every list and dict in Python.  For a fact module that returns thousands
+of socket entries, that costs several times the gathering itself (about 0.1 ms
+per entry).  When the module has no ``no_log`` values and ansible-core has
+recorded no warning or deprecation of its own, neither step can change a result
+made of plain JSON types, so ``exit_plain`` writes the same JSON document with
+the standard library's encoder.  In every other case, and if the result turns
+out not to be plain JSON, it falls back to ``exit_json``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # noqa: UP001 - ansible-test boilerplate
+
+import json
+import sys
+
+from ansible.module_utils.common.warnings import get_deprecations, get_warnings
+
+
+def plain_result(module, result, warnings):
+    """The document exit_json would print for result, or None when only exit_json may print it.
+
+    ``warnings`` are plain strings; the controller accepts them in a result's
+    ``warnings`` list, the form every ansible-core release understands.
+    """
+    if module.no_log_values or get_warnings() or get_deprecations():
+        return None
+    document = dict(result)
+    document.setdefault("invocation", {"module_args": module.params})
+    if warnings:
+        document["warnings"] = list(warnings)
+    try:
+        return json.dumps(document, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+
+
+def exit_plain(module, result, warnings=()):
+    """Finish the module with result and warnings, like module.warn + module.exit_json."""
+    text = plain_result(module, result, warnings)
+    if text is None:
+        for warning in warnings:
+            module.warn(warning)
+        module.exit_json(**result)
+    module.do_cleanup_files()
+    sys.stdout.write("\n%s\n" % text)
+    sys.stdout.flush()
+    sys.exit(0)

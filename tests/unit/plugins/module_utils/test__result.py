@@ -1,0 +1,108 @@
+# Copyright: Contributors to the portguard.hardening collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""exit_plain prints what exit_json would, and leaves every other case to exit_json."""
+
+import json
+
+import pytest
+from ansible.module_utils import _internal as core_internal
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common import warnings as core_warnings
+from ansible.module_utils.testing import patch_module_args
+from ansible_collections.portguard.hardening.plugins.module_utils._result import (
+    exit_plain,
+    plain_result,
+)
+
+SPEC = dict(name=dict(type="str", default="web"), masked=dict(type="str", no_log=True))
+RESULT = {
+    "changed": False,
+    "ansible_facts": {
+        "listening_sockets": [
+            {
+                "protocol": "tcp",
+                "port": 22,
+                "v6only": None,
+                "processes": [{"pid": 1, "name": 'sshd "main"\n\\xff', "cmdline": ["a b"]}],
+            }
+        ]
+    },
+}
+
+
+@pytest.fixture(autouse=True)
+def no_recorded_messages(monkeypatch):
+    """ansible-core keeps warnings and deprecations in module globals: start each test empty.
+
+    Tests that load controller code flip ansible-core into controller mode, where warnings go to
+    the display instead: these tests run as a module on a managed host does.
+    """
+    monkeypatch.setattr(core_internal, "is_controller", False)
+    monkeypatch.setattr(core_warnings, "_global_warnings", type(core_warnings._global_warnings)())
+    monkeypatch.setattr(
+        core_warnings, "_global_deprecations", type(core_warnings._global_deprecations)()
+    )
+
+
+def _finish(capsys, args, finish):
+    """Run finish(module) to its sys.exit and return (exit code, parsed output, whole output)."""
+    with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
+        module = AnsibleModule(argument_spec=SPEC)
+        finish(module)
+    out = capsys.readouterr().out
+    return exit_info.value.code, json.loads(out), out
+
+
+def test_same_document_as_exit_json(capsys):
+    code, core, _ = _finish(capsys, {"name": "db"}, lambda m: m.exit_json(**RESULT))
+    plain_code, plain, text = _finish(capsys, {"name": "db"}, lambda m: exit_plain(m, RESULT))
+    assert (code, plain_code) == (0, 0)
+    assert plain == core
+    assert plain["invocation"] == {"module_args": {"name": "db", "masked": None}}
+    # One line of JSON after a blank line, as exit_json prints it.
+    assert text.startswith("\n{") and text.endswith("}\n") and text.count("\n") == 2
+
+
+def test_warnings_are_plain_strings(capsys):
+    code, plain, _ = _finish(capsys, {}, lambda m: exit_plain(m, RESULT, ["could not read pid 7"]))
+    assert code == 0
+    assert plain["warnings"] == ["could not read pid 7"]
+    assert plain["ansible_facts"] == RESULT["ansible_facts"]
+
+
+def test_no_log_values_leave_it_to_exit_json(capsys):
+    result = dict(RESULT, note="value s3cret-value here")
+    code, plain, _ = _finish(capsys, {"masked": "s3cret-value"}, lambda m: exit_plain(m, result))
+    assert code == 0
+    assert plain["note"] == "value ******** here"
+    assert plain["invocation"]["module_args"]["masked"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+
+
+def test_a_warning_recorded_by_ansible_leaves_it_to_exit_json(capsys, monkeypatch):
+    calls = []
+
+    def exit_json(self, **kwargs):
+        calls.append(kwargs)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(AnsibleModule, "exit_json", exit_json)
+    with patch_module_args({}), pytest.raises(SystemExit):
+        module = AnsibleModule(argument_spec=SPEC)
+        module.warn("recorded through AnsibleModule")
+        exit_plain(module, RESULT, ["ours"])
+    assert calls == [RESULT]
+    assert capsys.readouterr().out == ""
+    # Our warning went through module.warn, after Ansible's own.
+    assert len(core_warnings.get_warnings()) == 2
+
+
+@pytest.mark.parametrize(
+    "value", [pytest.param({1, 2}, id="set"), pytest.param(float("nan"), id="nan")]
+)
+def test_values_json_cannot_hold_leave_it_to_exit_json(value):
+    with patch_module_args({}):
+        module = AnsibleModule(argument_spec=SPEC)
+    assert plain_result(module, {"x": value}, []) is None
+    assert plain_result(module, {"x": [1]}, []) == (
+        '{"x": [1], "invocation": {"module_args": {"name": "web", "masked": null}}}'
+    )
