@@ -20,6 +20,13 @@ __metaclass__ = type  # noqa: UP001 - ansible-test boilerplate
 import datetime
 from collections.abc import Mapping
 
+from ansible_collections.portguard.hardening.plugins.module_utils._values import (
+    is_int,
+    is_list,
+    is_name,
+    show,
+)
+
 VERSION = 1
 PROTOCOLS = ("tcp", "udp")
 # address_scope() of module_utils/_sockets.py.
@@ -36,34 +43,9 @@ class BaselineError(ValueError):
         super().__init__("; ".join(self.errors))
 
 
-def _show(value):
-    # The same quoting as _policy._show; _policy imports this module, so it cannot be imported.
-    if isinstance(value, bool):
-        return repr(bool(value))
-    if isinstance(value, str):
-        return repr(str(value))
-    if isinstance(value, int):
-        return repr(int(value))
-    if value is None:
-        return "None"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    return "a " + type(value).__name__
-
-
-def _is_list(value):
-    return isinstance(value, (list, tuple))
-
-
-def _is_name(value):
-    return isinstance(value, str) and value.strip() != ""
-
-
 def _is_port(value):
     # bool is an int: `port: true` must not become port 1.
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536
+    return is_int(value) and 0 < value < 65536
 
 
 def _field_problems(item, label):
@@ -72,35 +54,35 @@ def _field_problems(item, label):
     if "protocol" in item and item["protocol"] not in PROTOCOLS:
         problems.append(
             "{}.protocol {} is not one of {}".format(
-                label, _show(item["protocol"]), ", ".join(PROTOCOLS)
+                label, show(item["protocol"]), ", ".join(PROTOCOLS)
             )
         )
     if "port" in item and not _is_port(item["port"]):
-        problems.append(f"{label}.port {_show(item['port'])} is not a port (an integer 1-65535)")
+        problems.append(f"{label}.port {show(item['port'])} is not a port (an integer 1-65535)")
     if "scope" in item and item["scope"] not in SCOPES:
         problems.append(
-            "{}.scope {} is not one of {}".format(label, _show(item["scope"]), ", ".join(SCOPES))
+            "{}.scope {} is not one of {}".format(label, show(item["scope"]), ", ".join(SCOPES))
         )
     unit = item.get("unit")
-    if unit is not None and not _is_name(unit):
-        problems.append(f"{label}.unit must be a unit name or null, got {_show(unit)}")
+    if unit is not None and not is_name(unit):
+        problems.append(f"{label}.unit must be a unit name or null, got {show(unit)}")
     return problems
 
 
 def _missing(item, keys, label):
     # A missing unit must not read as "any unit": the file says null for none.
     hints = {"unit": " (write unit: null for a listener without a systemd unit)"}
-    return [f"{label}: missing {_show(key)}{hints.get(key, '')}" for key in keys if key not in item]
+    return [f"{label}: missing {show(key)}{hints.get(key, '')}" for key in keys if key not in item]
 
 
 def _socket_problems(sockets):
-    if not _is_list(sockets):
-        return [f"sockets: expected a list of listening sockets, got {_show(sockets)}"]
+    if not is_list(sockets):
+        return [f"sockets: expected a list of listening sockets, got {show(sockets)}"]
     problems = []
     for index, sock in enumerate(sockets):
         label = f"sockets[{index}]"
         if not isinstance(sock, Mapping):
-            problems.append(f"{label}: expected a mapping, got {_show(sock)}")
+            problems.append(f"{label}: expected a mapping, got {show(sock)}")
             continue
         problems.extend(_missing(sock, ("protocol", "port", "scope"), label))
         problems.extend(_field_problems(sock, label))
@@ -148,10 +130,10 @@ def baseline_document(host, sockets, recorded_at):
     playbook passes).  Raises BaselineError listing every problem.
     """
     problems = _socket_problems(sockets)
-    if not _is_name(host):
-        problems.append(f"host must be a non-empty string, got {_show(host)}")
-    if not _is_name(recorded_at):
-        problems.append(f"recorded_at must be a non-empty string, got {_show(recorded_at)}")
+    if not is_name(host):
+        problems.append(f"host must be a non-empty string, got {show(host)}")
+    if not is_name(recorded_at):
+        problems.append(f"recorded_at must be a non-empty string, got {show(recorded_at)}")
     if problems:
         raise BaselineError(problems)
     return {
@@ -164,14 +146,14 @@ def baseline_document(host, sockets, recorded_at):
 
 def validate_listeners(listeners, where="listeners"):
     """Every problem with a list of baseline entries, as messages; [] when valid."""
-    if not _is_list(listeners):
-        return [f"{where} must be a list of listeners, got {_show(listeners)}"]
+    if not is_list(listeners):
+        return [f"{where} must be a list of listeners, got {show(listeners)}"]
     problems = []
     for index, entry in enumerate(listeners):
         label = f"{where}[{index}]"
         if not isinstance(entry, Mapping):
             problems.append(
-                f"{label} must be a mapping with protocol, port, scope and unit, got {_show(entry)}"
+                f"{label} must be a mapping with protocol, port, scope and unit, got {show(entry)}"
             )
             continue
         problems.extend(_unknown_keys(entry, ENTRY_KEYS, label))
@@ -182,7 +164,7 @@ def validate_listeners(listeners, where="listeners"):
 
 def _unknown_keys(mapping, known, label):
     return [
-        "{}: unknown key {} (known: {})".format(label, _show(key), ", ".join(known))
+        "{}: unknown key {} (known: {})".format(label, show(key), ", ".join(known))
         for key in sorted(mapping, key=str)
         if key not in known
     ]
@@ -195,23 +177,23 @@ def validate_baseline(doc, where="baseline"):
     null, and may be a date when a hand-edited file leaves it unquoted.
     """
     if not isinstance(doc, Mapping):
-        return [f"{where} must be a mapping with version, host and listeners, got {_show(doc)}"]
+        return [f"{where} must be a mapping with version, host and listeners, got {show(doc)}"]
     problems = _unknown_keys(doc, DOCUMENT_KEYS, where)
     problems.extend(_missing(doc, ("version", "host", "listeners"), where))
     version = doc.get("version", VERSION)
     if isinstance(version, bool) or not isinstance(version, int) or version != VERSION:
         problems.append(
             f"{where}.version must be {VERSION} (the only format this collection reads), "
-            f"got {_show(version)}"
+            f"got {show(version)}"
         )
-    if "host" in doc and not _is_name(doc["host"]):
-        problems.append(f"{where}.host must be a non-empty string, got {_show(doc['host'])}")
+    if "host" in doc and not is_name(doc["host"]):
+        problems.append(f"{where}.host must be a non-empty string, got {show(doc['host'])}")
     recorded_at = doc.get("recorded_at")
     if recorded_at is not None and not (
-        _is_name(recorded_at) or isinstance(recorded_at, datetime.date)
+        is_name(recorded_at) or isinstance(recorded_at, datetime.date)
     ):
         problems.append(
-            f"{where}.recorded_at must be a time stamp or null, got {_show(recorded_at)}"
+            f"{where}.recorded_at must be a time stamp or null, got {show(recorded_at)}"
         )
     if "listeners" in doc:
         problems.extend(validate_listeners(doc["listeners"], where + ".listeners"))

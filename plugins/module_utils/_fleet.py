@@ -23,14 +23,16 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 
-from ansible_collections.portguard.hardening.plugins.module_utils._policy import (
-    FIREWALL_STATES,
-    _show,
-)
+from ansible_collections.portguard.hardening.plugins.module_utils._policy import FIREWALL_STATES
 from ansible_collections.portguard.hardening.plugins.module_utils._report import (
     STATUSES,
     finding_lines,
     summarize,
+)
+from ansible_collections.portguard.hardening.plugins.module_utils._values import (
+    is_int,
+    is_name,
+    show,
 )
 
 VERSION = 1
@@ -58,18 +60,10 @@ class FleetError(ValueError):
 # Validation
 
 
-def _is_name(value):
-    return isinstance(value, str) and value.strip() != ""
-
-
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _choice(value, choices, where):
     if isinstance(value, str) and value in choices:
         return []
-    return ["{}: {} is not one of {}".format(where, _show(value), ", ".join(choices))]
+    return ["{}: {} is not one of {}".format(where, show(value), ", ".join(choices))]
 
 
 def _key_problems(mapping, required, known, where):
@@ -80,7 +74,7 @@ def _key_problems(mapping, required, known, where):
     for key in sorted(mapping, key=str):
         if key not in known:
             problems.append(
-                "{}: unknown key {} (known: {})".format(where, _show(key), ", ".join(known))
+                "{}: unknown key {} (known: {})".format(where, show(key), ", ".join(known))
             )
     return problems
 
@@ -88,33 +82,33 @@ def _key_problems(mapping, required, known, where):
 def _str_list_problem(value, where):
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         return []
-    return [f"{where}: expected a list of strings, got {_show(value)}"]
+    return [f"{where}: expected a list of strings, got {show(value)}"]
 
 
 def _run_errors(run):
     if not isinstance(run, Mapping):
         return [
             "run: expected a mapping with playbook, check_mode, started and policy, "
-            f"got {_show(run)}"
+            f"got {show(run)}"
         ]
     errors = _key_problems(run, RUN_KEYS, RUN_KEYS, "run")
     if "playbook" in run:
         errors.extend(_choice(run["playbook"], PLAYBOOKS, "run.playbook"))
     if "check_mode" in run and not isinstance(run["check_mode"], bool):
-        errors.append(f"run.check_mode: expected true or false, got {_show(run['check_mode'])}")
-    if "started" in run and not _is_name(run["started"]):
-        errors.append(f"run.started: expected an ISO 8601 time, got {_show(run['started'])}")
+        errors.append(f"run.check_mode: expected true or false, got {show(run['check_mode'])}")
+    if "started" in run and not is_name(run["started"]):
+        errors.append(f"run.started: expected an ISO 8601 time, got {show(run['started'])}")
     policy = run.get("policy")
     if "policy" not in run:
         return errors
     if not isinstance(policy, Mapping):
         return errors + [
-            f"run.policy: expected a mapping with default_action and rules, got {_show(policy)}"
+            f"run.policy: expected a mapping with default_action and rules, got {show(policy)}"
         ]
     errors.extend(_key_problems(policy, POLICY_KEYS, POLICY_KEYS, "run.policy"))
-    if "default_action" in policy and not _is_name(policy["default_action"]):
+    if "default_action" in policy and not is_name(policy["default_action"]):
         errors.append(
-            f"run.policy.default_action: expected an action, got {_show(policy['default_action'])}"
+            f"run.policy.default_action: expected an action, got {show(policy['default_action'])}"
         )
     if "rules" in policy:
         errors.extend(_str_list_problem(policy["rules"], "run.policy.rules"))
@@ -133,11 +127,11 @@ def _optional_str_list(value):
 
 # (key, required, test, what the value should be) for the keys the views read.
 _FINDING_CHECKS = (
-    ("rule", True, _is_name, "a rule id"),
-    ("protocol", True, _is_name, "a protocol"),
-    ("address", True, _is_name, "an address"),
-    ("port", True, lambda v: _is_int(v) and 0 < v < 65536, "a port (1-65535)"),
-    ("action", True, _is_name, "an action"),
+    ("rule", True, is_name, "a rule id"),
+    ("protocol", True, is_name, "a protocol"),
+    ("address", True, is_name, "an address"),
+    ("port", True, lambda v: is_int(v) and 0 < v < 65536, "a port (1-65535)"),
+    ("action", True, is_name, "an action"),
     ("status", True, lambda v: v in STATUSES, "one of " + ", ".join(STATUSES)),
     ("family", False, _optional_str, "a string or null"),
     ("reason", False, _optional_str, "a string or null"),
@@ -149,8 +143,8 @@ _FINDING_CHECKS = (
     ("activated_by", False, _optional_str_list, "a list of strings"),
 )
 _ALLOWED_CHECKS = (
-    ("protocol", True, _is_name, "a protocol"),
-    ("port", True, lambda v: _is_int(v) and 0 < v < 65536, "a port (1-65535)"),
+    ("protocol", True, is_name, "a protocol"),
+    ("port", True, lambda v: is_int(v) and 0 < v < 65536, "a port (1-65535)"),
     ("unit", False, _optional_str, "a string or null"),
     ("rule", False, _optional_str, "a string or null"),
 )
@@ -158,18 +152,18 @@ _ALLOWED_CHECKS = (
 
 def _entry_errors(entry, checks, where):
     if not isinstance(entry, Mapping):
-        return [f"{where}: expected a mapping, got {_show(entry)}"]
+        return [f"{where}: expected a mapping, got {show(entry)}"]
     missing = [key for key, required, _, _ in checks if required and key not in entry]
     errors = ["{}: missing {}".format(where, ", ".join(missing))] if missing else []
     for key, _, test, what in checks:
         if key in entry and not test(entry[key]):
-            errors.append(f"{where}.{key}: expected {what}, got {_show(entry[key])}")
+            errors.append(f"{where}.{key}: expected {what}, got {show(entry[key])}")
     return errors
 
 
 def _list_errors(items, checks, where):
     if not isinstance(items, (list, tuple)):
-        return [f"{where}: expected a list, got {_show(items)}"]
+        return [f"{where}: expected a list, got {show(items)}"]
     errors = []
     for index, item in enumerate(items):
         errors.extend(_entry_errors(item, checks, f"{where}[{index}]"))
@@ -179,12 +173,12 @@ def _list_errors(items, checks, where):
 def _report_errors(report, name, where):
     # The role writes the report; only what the views read is checked, and extra keys pass.
     if not isinstance(report, Mapping):
-        return [f"{where}: expected an exposed_ports_report mapping or null, got {_show(report)}"]
+        return [f"{where}: expected an exposed_ports_report mapping or null, got {show(report)}"]
     if "findings" not in report:
         return [f"{where}: missing findings (is it an exposed_ports_report?)"]
     errors = []
     if "host" in report and report["host"] != name:
-        errors.append(f"{where}.host: {_show(report['host'])} is another host's report")
+        errors.append(f"{where}.host: {show(report['host'])} is another host's report")
     errors.extend(_list_errors(report["findings"], _FINDING_CHECKS, where + ".findings"))
     if report.get("allowed") is not None:
         errors.extend(_list_errors(report["allowed"], _ALLOWED_CHECKS, where + ".allowed"))
@@ -192,24 +186,24 @@ def _report_errors(report, name, where):
         errors.extend(_choice(report["firewall"], FIREWALL_STATES, where + ".firewall"))
     for key in ("nfs_in_use", "check_mode"):
         if report.get(key) is not None and not isinstance(report[key], bool):
-            errors.append(f"{where}.{key}: expected true or false, got {_show(report[key])}")
+            errors.append(f"{where}.{key}: expected true or false, got {show(report[key])}")
     return errors
 
 
 def _host_errors(name, entry):
-    if not _is_name(name):
-        return [f"hosts: a host name must be a non-empty string, got {_show(name)}"]
+    if not is_name(name):
+        return [f"hosts: a host name must be a non-empty string, got {show(name)}"]
     where = "hosts." + name
     if not isinstance(entry, Mapping):
-        return [f"{where}: expected a mapping with state, report and error, got {_show(entry)}"]
+        return [f"{where}: expected a mapping with state, report and error, got {show(entry)}"]
     errors = _key_problems(entry, ("state",), HOST_KEYS, where)
     if "state" in entry:
         errors.extend(_choice(entry["state"], HOST_STATES, where + ".state"))
     error = entry.get("error")
     if not _optional_str(error):
-        errors.append(f"{where}.error: expected a message or null, got {_show(error)}")
+        errors.append(f"{where}.error: expected a message or null, got {show(error)}")
     elif error and entry.get("state") == "ok":
-        errors.append(f"{where}.error: an ok host has no error, got {_show(error)}")
+        errors.append(f"{where}.error: an ok host has no error, got {show(error)}")
     report = entry.get("report")
     if report is None:
         if entry.get("state") == "ok":
@@ -225,7 +219,7 @@ def fleet_errors(hosts, run):
     if not isinstance(hosts, Mapping):
         return errors + [
             "hosts: expected a mapping of inventory host names to {state, report, error}, "
-            f"got {_show(hosts)}"
+            f"got {show(hosts)}"
         ]
     for name in sorted(hosts, key=str):
         errors.extend(_host_errors(name, hosts[name]))

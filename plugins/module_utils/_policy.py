@@ -28,6 +28,11 @@ from ansible_collections.portguard.hardening.plugins.module_utils._baseline impo
     missing_from,
     validate_listeners,
 )
+from ansible_collections.portguard.hardening.plugins.module_utils._values import (
+    is_list,
+    is_name,
+    show,
+)
 
 ACTIONS = ("allow", "block", "disable", "report", "restrict")
 DEFAULT_ACTIONS = ("allow", "block", "report")
@@ -180,34 +185,6 @@ def builtin_rules():
 # Small helpers
 
 
-def _show(value):
-    """A value quoted for an error message: repr for scalars, a kind for containers."""
-    if isinstance(value, bool):
-        return repr(bool(value))
-    if isinstance(value, str):
-        # str() drops Ansible's str subclasses, whose repr is not the plain one.
-        return repr(str(value))
-    if isinstance(value, int):
-        return repr(int(value))
-    if isinstance(value, float):
-        return repr(float(value))
-    if value is None:
-        return "None"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    return "a " + type(value).__name__
-
-
-def _is_name(value):
-    return isinstance(value, str) and value.strip() != ""
-
-
-def _is_list(value):
-    return isinstance(value, (list, tuple))
-
-
 def _port_label(port, protocol):
     return f"{port}/{protocol}"
 
@@ -232,22 +209,20 @@ def _parse_port_spec(value):
     """(low, high) for 80, "80" or "1000-2000"; ValueError saying what is wrong otherwise."""
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         # bool is an int: `ports: [true]` must not become port 1.
-        raise ValueError(f"{_show(value)} is not a port (1-65535)")
+        raise ValueError(f"{show(value)} is not a port (1-65535)")
     if isinstance(value, int):
         low = high = int(value)
         kind = "port"
     else:
         m = _PORT_SPEC_RE.fullmatch(value)
         if not m:
-            raise ValueError(
-                f"{_show(value)} is not a port or port range (write 80 or '1000-2000')"
-            )
+            raise ValueError(f"{show(value)} is not a port or port range (write 80 or '1000-2000')")
         low, high = int(m.group(1)), int(m.group(2) or m.group(1))
         kind = "port range" if m.group(2) else "port"
     if low < 1 or high > 65535 or low > 65535:
-        raise ValueError(f"{_show(value)} is not a {kind} (1-65535)")
+        raise ValueError(f"{show(value)} is not a {kind} (1-65535)")
     if low > high:
-        raise ValueError(f"{_show(value)} is not a port range: {low} is above {high}")
+        raise ValueError(f"{show(value)} is not a port range: {low} is above {high}")
     return (low, high)
 
 
@@ -357,8 +332,8 @@ def validate_policy(rules, default_action="report"):
     errors = _default_action_problems(default_action)
     if rules is None:
         return errors
-    if not _is_list(rules):
-        return errors + [f"rules: expected a list of rules, got {_show(rules)}"]
+    if not is_list(rules):
+        return errors + [f"rules: expected a list of rules, got {show(rules)}"]
     seen = {}
     for index, rule in enumerate(rules, 1):
         errors.extend(_rule_errors(rule, index, seen))
@@ -368,28 +343,28 @@ def validate_policy(rules, default_action="report"):
 def _default_action_problems(action):
     if action in ("disable", "restrict"):
         return [
-            f"default_action {_show(action)} cannot be a default: it would apply to every "
+            f"default_action {show(action)} cannot be a default: it would apply to every "
             "listener no rule names; use allow, block or report, and write rules for what to "
             "disable or restrict"
         ]
     if not isinstance(action, str) or action not in DEFAULT_ACTIONS:
         return [
-            "default_action {} is not one of {}".format(_show(action), ", ".join(DEFAULT_ACTIONS))
+            "default_action {} is not one of {}".format(show(action), ", ".join(DEFAULT_ACTIONS))
         ]
     return []
 
 
 def _rule_errors(rule, index, seen):
     if not isinstance(rule, Mapping):
-        return [f"rule #{index}: expected a mapping with id, match and action, got {_show(rule)}"]
+        return [f"rule #{index}: expected a mapping with id, match and action, got {show(rule)}"]
     rule_id = rule.get("id")
-    label = f"rule {_show(rule_id)}" if _is_name(rule_id) else f"rule #{index}"
+    label = f"rule {show(rule_id)}" if is_name(rule_id) else f"rule #{index}"
     return [f"{label}: {problem}" for problem in _rule_problems(rule, index, seen)]
 
 
 def _unknown_keys(mapping, known, prefix=""):
     return [
-        "{}unknown key {} (known: {})".format(prefix, _show(key), ", ".join(known))
+        "{}unknown key {} (known: {})".format(prefix, show(key), ", ".join(known))
         for key in sorted(mapping, key=str)
         if key not in known
     ]
@@ -400,7 +375,7 @@ def _rule_problems(rule, index, seen):
     problems.extend(_id_problems(rule, index, seen))
     enabled = rule.get("enabled", True)
     if not isinstance(enabled, bool):
-        problems.append(f"enabled must be true or false, got {_show(enabled)}")
+        problems.append(f"enabled must be true or false, got {show(enabled)}")
     if enabled is False and "match" not in rule and "action" not in rule:
         # `{id: builtin-x, enabled: false}` switches a built-in off and needs nothing else.
         return problems + _switch_off_problems(rule)
@@ -408,7 +383,7 @@ def _rule_problems(rule, index, seen):
     problems.extend(_action_problems(rule))
     reason = rule.get("reason")
     if reason is not None and not isinstance(reason, str):
-        problems.append(f"reason must be a string, got {_show(reason)}")
+        problems.append(f"reason must be a string, got {show(reason)}")
     return problems
 
 
@@ -416,12 +391,12 @@ def _id_problems(rule, index, seen):
     if "id" not in rule:
         return ["id is required"]
     rule_id = rule["id"]
-    if not _is_name(rule_id):
-        return [f"id must be a non-empty string, got {_show(rule_id)}"]
+    if not is_name(rule_id):
+        return [f"id must be a non-empty string, got {show(rule_id)}"]
     if rule_id == DEFAULT_RULE_ID:
-        return [f"id {_show(rule_id)} is reserved for the default action"]
+        return [f"id {show(rule_id)} is reserved for the default action"]
     if rule_id in seen:
-        return [f"id {_show(rule_id)} is already used by rule #{seen[rule_id]}"]
+        return [f"id {show(rule_id)} is already used by rule #{seen[rule_id]}"]
     seen[rule_id] = index
     return []
 
@@ -432,11 +407,11 @@ def _builtin_ids():
 
 def _switch_off_problems(rule):
     rule_id = rule.get("id")
-    if not _is_name(rule_id) or rule_id in _builtin_ids():
+    if not is_name(rule_id) or rule_id in _builtin_ids():
         return []
     return [
         "enabled: false without match and action switches off a built-in rule, but there is "
-        "no built-in rule {} (built-in ids: {})".format(_show(rule_id), ", ".join(_builtin_ids()))
+        "no built-in rule {} (built-in ids: {})".format(show(rule_id), ", ".join(_builtin_ids()))
     ]
 
 
@@ -447,8 +422,8 @@ def _builtin_hint(rule):
 
 
 def _list_problems(field, value, check):
-    if not _is_list(value) or not value:
-        return [f"{field} must be a non-empty list, got {_show(value)}"]
+    if not is_list(value) or not value:
+        return [f"{field} must be a non-empty list, got {show(value)}"]
     return [f"{field}: {p}" for p in (check(item) for item in value) if p]
 
 
@@ -463,17 +438,17 @@ def _port_problem(item):
 def _protocol_problem(item):
     if isinstance(item, str) and item in PROTOCOLS:
         return None
-    return "{} is not a protocol ({})".format(_show(item), ", ".join(PROTOCOLS))
+    return "{} is not a protocol ({})".format(show(item), ", ".join(PROTOCOLS))
 
 
 def _glob_problem(item):
-    return None if _is_name(item) else f"{_show(item)} is not a name or glob"
+    return None if is_name(item) else f"{show(item)} is not a name or glob"
 
 
 def _source_problem(item):
     if isinstance(item, str) and _network(item) is not None:
         return None
-    return f"{_show(item)} is not an IP address or CIDR network (hostnames are not accepted)"
+    return f"{show(item)} is not an IP address or CIDR network (hostnames are not accepted)"
 
 
 def _match_problems(rule):
@@ -481,7 +456,7 @@ def _match_problems(rule):
         return ["match is required" + _builtin_hint(rule)]
     match = rule["match"]
     if not isinstance(match, Mapping):
-        return [f"match must be a mapping, got {_show(match)}"]
+        return [f"match must be a mapping, got {show(match)}"]
     problems = _unknown_keys(match, MATCH_KEYS, "match: ")
     if not any(key in match for key in SELECTORS):
         problems.append("match needs at least one of {}".format(", ".join(SELECTORS)))
@@ -505,14 +480,14 @@ def _action_problems(rule):
             "action is required (one of {}){}".format(", ".join(ACTIONS), _builtin_hint(rule))
         )
     elif not isinstance(action, str) or action not in ACTIONS:
-        problems.append("action {} is not one of {}".format(_show(action), ", ".join(ACTIONS)))
+        problems.append("action {} is not one of {}".format(show(action), ", ".join(ACTIONS)))
     sources = rule.get("sources")
     if action == "restrict":
-        if sources is None or (_is_list(sources) and not sources):
+        if sources is None or (is_list(sources) and not sources):
             problems.append("action 'restrict' needs sources")
         else:
             problems.extend(_list_problems("sources", sources, _source_problem))
-    elif sources is not None and not (_is_list(sources) and not sources):
+    elif sources is not None and not (is_list(sources) and not sources):
         problems.append("sources are only allowed with action 'restrict'")
     return problems
 
@@ -531,7 +506,7 @@ def _normalize_rule(rule):
     return {
         "id": rule_id,
         "action": rule["action"],
-        "reason": rule.get("reason") or f"rule {_show(rule_id)} (no reason given)",
+        "reason": rule.get("reason") or f"rule {show(rule_id)} (no reason given)",
         "sources": _sorted_sources([_canonical_source(s) for s in rule.get("sources") or []]),
         "ports": [_parse_port_spec(p) for p in match["ports"]] if "ports" in match else None,
         "protocols": list(match.get("protocols") or PROTOCOLS),
@@ -556,7 +531,7 @@ def _default_rule(action):
     return {
         "id": DEFAULT_RULE_ID,
         "action": action,
-        "reason": f"no rule matches; default_action is {_show(action)}",
+        "reason": f"no rule matches; default_action is {show(action)}",
         "sources": [],
     }
 
@@ -590,13 +565,13 @@ def _first_match(rules, sock, default):
 
 def _check_sockets(sockets, where):
     """Raise PolicyError unless ``sockets`` looks like listening_facts' list."""
-    if not _is_list(sockets):
-        raise PolicyError([f"{where}: expected a list of listening sockets, got {_show(sockets)}"])
+    if not is_list(sockets):
+        raise PolicyError([f"{where}: expected a list of listening sockets, got {show(sockets)}"])
     errors = []
     for index, sock in enumerate(sockets):
         label = f"{where}[{index}]"
         if not isinstance(sock, Mapping):
-            errors.append(f"{label}: expected a mapping, got {_show(sock)}")
+            errors.append(f"{label}: expected a mapping, got {show(sock)}")
             continue
         for key, ok in (
             ("protocol", lambda v: v in PROTOCOLS),
@@ -605,9 +580,9 @@ def _check_sockets(sockets, where):
             ("port", lambda v: isinstance(v, int) and not isinstance(v, bool)),
         ):
             if key not in sock:
-                errors.append(f"{label}: missing {_show(key)}")
+                errors.append(f"{label}: missing {show(key)}")
             elif not ok(sock[key]):
-                errors.append(f"{label}: {key} {_show(sock[key])} is not valid")
+                errors.append(f"{label}: {key} {show(sock[key])} is not valid")
     if errors:
         raise PolicyError(errors)
 
@@ -626,21 +601,21 @@ def _management_ports(value, errors):
     where = "context.management_ports"
     if value is None:
         return set()
-    if not _is_list(value):
-        errors.append(f"{where} must be a list, got {_show(value)}")
+    if not is_list(value):
+        errors.append(f"{where} must be a list, got {show(value)}")
         return set()
     ports = set()
     for index, entry in enumerate(value):
         label = f"{where}[{index}]"
         if not isinstance(entry, Mapping):
             errors.append(
-                f"{label}: expected a mapping like {{port: 22, protocol: tcp}}, got {_show(entry)}"
+                f"{label}: expected a mapping like {{port: 22, protocol: tcp}}, got {show(entry)}"
             )
             continue
         port = _single_port(entry.get("port"))
         protocol = entry.get("protocol", "tcp")
         if port is None:
-            errors.append("{}: {} is not a port (1-65535)".format(label, _show(entry.get("port"))))
+            errors.append("{}: {} is not a port (1-65535)".format(label, show(entry.get("port"))))
         if protocol not in PROTOCOLS:
             errors.append(f"{label}: {_protocol_problem(protocol)}")
         if port is not None and protocol in PROTOCOLS:
@@ -651,8 +626,8 @@ def _management_ports(value, errors):
 def _names(value, where, errors):
     if value is None:
         return []
-    if not _is_list(value) or not all(_is_name(v) for v in value):
-        errors.append(f"{where} must be a list of names, got {_show(value)}")
+    if not is_list(value) or not all(is_name(v) for v in value):
+        errors.append(f"{where} must be a list of names, got {show(value)}")
         return []
     return list(value)
 
@@ -661,15 +636,15 @@ def _socket_units(value, errors):
     where = "context.socket_units"
     if value is None:
         return []
-    if not _is_list(value):
-        errors.append(f"{where} must be a list, got {_show(value)}")
+    if not is_list(value):
+        errors.append(f"{where} must be a list, got {show(value)}")
         return []
     units = []
     for index, unit in enumerate(value):
-        if not isinstance(unit, Mapping) or not _is_name(unit.get("unit")):
+        if not isinstance(unit, Mapping) or not is_name(unit.get("unit")):
             errors.append(
                 f"{where}[{index}]: expected a mapping with a unit name "
-                f"(listening_sockets_meta.systemd.socket_units), got {_show(unit)}"
+                f"(listening_sockets_meta.systemd.socket_units), got {show(unit)}"
             )
             continue
         units.append(unit)
@@ -681,14 +656,14 @@ def _read_context(context):
     if context is None:
         context = {}
     if not isinstance(context, Mapping):
-        raise PolicyError([f"context must be a mapping, got {_show(context)}"])
+        raise PolicyError([f"context must be a mapping, got {show(context)}"])
     errors = _unknown_keys(context, CONTEXT_KEYS, "context: ")
     nfs_in_use = context.get("nfs_in_use")
     if nfs_in_use is not None and not isinstance(nfs_in_use, bool):
-        errors.append(f"context.nfs_in_use must be true or false, got {_show(nfs_in_use)}")
+        errors.append(f"context.nfs_in_use must be true or false, got {show(nfs_in_use)}")
     nfs_reason = context.get("nfs_reason")
     if nfs_reason is not None and not isinstance(nfs_reason, str):
-        errors.append(f"context.nfs_reason must be a string, got {_show(nfs_reason)}")
+        errors.append(f"context.nfs_reason must be a string, got {show(nfs_reason)}")
     result = {
         "management_ports": _management_ports(context.get("management_ports"), errors),
         "management_units": _names(
@@ -814,8 +789,8 @@ def _string_list(zone, key, where, errors):
     value = zone.get(key)
     if value is None:
         return []
-    if not _is_list(value):
-        errors.append(f"{where}.{key} must be a list, got {_show(value)}")
+    if not is_list(value):
+        errors.append(f"{where}.{key} must be a list, got {show(value)}")
         return []
     return list(value)
 
@@ -825,7 +800,7 @@ def _port_entries(texts, label, notes):
     for text in texts:
         entry = _parse_port_proto(text)
         if entry is None:
-            notes.append(f"{label}: port {_show(text)} not understood, ignored")
+            notes.append(f"{label}: port {show(text)} not understood, ignored")
         else:
             entries.append(entry)
     return entries
@@ -842,7 +817,7 @@ def _zone_rich_rules(texts, services, label, notes):
             if rule["service"] not in services:
                 notes.append(
                     "{}: rich rule ignored, the ports of service {} are not known (add them to "
-                    "firewall.services): {}".format(label, _show(rule["service"]), text)
+                    "firewall.services): {}".format(label, show(rule["service"]), text)
                 )
                 continue
             rule["element"] = "ports"
@@ -853,7 +828,7 @@ def _zone_rich_rules(texts, services, label, notes):
 
 def _zone_model(zone, index, services, where, errors, notes):
     name = zone.get("name") or f"#{index}"
-    label = f"zone {_show(name)}"
+    label = f"zone {show(name)}"
     zone_where = f"{where}.zones[{index}]"
     lists = dict(
         (key, _string_list(zone, key, zone_where, errors))
@@ -884,23 +859,23 @@ def parse_firewall(firewall, where="firewall"):
     if firewall is None:
         return {"running": False, "why_open": "no firewall state given", "zones": [], "notes": []}
     if not isinstance(firewall, Mapping):
-        raise PolicyError([f"{where} must be a mapping, got {_show(firewall)}"])
+        raise PolicyError([f"{where} must be a mapping, got {show(firewall)}"])
     errors, notes = [], []
     state = firewall.get("state")
     if state not in FIREWALL_STATES:
         errors.append(
-            "{}.state {} is not one of {}".format(where, _show(state), ", ".join(FIREWALL_STATES))
+            "{}.state {} is not one of {}".format(where, show(state), ", ".join(FIREWALL_STATES))
         )
     services = firewall.get("services")
     if services is None:
         services = {}
     elif not isinstance(services, Mapping):
-        errors.append(f"{where}.services must be a mapping, got {_show(services)}")
+        errors.append(f"{where}.services must be a mapping, got {show(services)}")
         services = {}
     zones = []
     for index, zone in enumerate(_string_list(firewall, "zones", where, errors)):
         if not isinstance(zone, Mapping):
-            errors.append(f"{where}.zones[{index}] must be a mapping, got {_show(zone)}")
+            errors.append(f"{where}.zones[{index}] must be a mapping, got {show(zone)}")
         elif zone.get("active", True) is not False:
             zones.append(_zone_model(zone, index, services, where, errors, notes))
     if errors:
@@ -1236,7 +1211,7 @@ def evaluate(
     also counts "drift" findings.
     """
     if not isinstance(use_builtin, bool):
-        raise PolicyError([f"use_builtin must be true or false, got {_show(use_builtin)}"])
+        raise PolicyError([f"use_builtin must be true or false, got {show(use_builtin)}"])
     errors = validate_policy(rules, default_action)
     if baseline is not None:
         errors.extend(_baseline_problems(rules, baseline))
@@ -1275,11 +1250,11 @@ def evaluate(
 def _baseline_problems(rules, baseline):
     problems = validate_listeners(baseline, "baseline")
     # A user rule named like them would make its findings read as the baseline's.
-    for rule in rules if _is_list(rules) else []:
+    for rule in rules if is_list(rules) else []:
         rule_id = rule.get("id") if isinstance(rule, Mapping) else None
         if rule_id in (BASELINE_RULE_ID, DRIFT_RULE_ID):
             problems.append(
-                f"rule {_show(rule_id)}: id {_show(rule_id)} is reserved for the baseline when "
+                f"rule {show(rule_id)}: id {show(rule_id)} is reserved for the baseline when "
                 "one is given; rename the rule"
             )
     return problems
@@ -1497,15 +1472,15 @@ def _reconcile_one(finding, after, model, socket_units):
 
 
 def _check_findings(findings):
-    if not _is_list(findings):
+    if not is_list(findings):
         raise PolicyError(
-            [f"findings: expected the findings list of evaluate, got {_show(findings)}"]
+            [f"findings: expected the findings list of evaluate, got {show(findings)}"]
         )
     keys = ("rule", "protocol", "family", "address", "port", "action", "status")
     errors = []
     for index, finding in enumerate(findings):
         if not isinstance(finding, Mapping):
-            errors.append(f"findings[{index}]: expected a mapping, got {_show(finding)}")
+            errors.append(f"findings[{index}]: expected a mapping, got {show(finding)}")
             continue
         missing = [k for k in keys if k not in finding]
         if missing:

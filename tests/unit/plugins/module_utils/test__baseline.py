@@ -255,7 +255,7 @@ def test_validate_baseline_accepts(document):
         pytest.param(
             doc(version=1.0),
             "baseline",
-            ["baseline.version must be 1 (the only format this collection reads), got a float"],
+            ["baseline.version must be 1 (the only format this collection reads), got 1.0"],
             id="version-float",
         ),
         pytest.param(

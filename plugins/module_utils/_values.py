@@ -1,0 +1,47 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the portguard.hardening collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Type checks and value quoting shared by the validators of policies, baselines and reports.
+
+Every message that rejects a value quotes it the same way, whichever file it came from.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # noqa: UP001 - ansible-test boilerplate
+
+from collections.abc import Mapping
+
+
+def show(value):
+    """A value quoted for an error message: repr for scalars, a kind for containers."""
+    if isinstance(value, bool):
+        return repr(bool(value))
+    if isinstance(value, str):
+        # str() drops Ansible's str subclasses, whose repr is not the plain one.
+        return repr(str(value))
+    if isinstance(value, int):
+        return repr(int(value))
+    if isinstance(value, float):
+        return repr(float(value))
+    if value is None:
+        return "None"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return "a " + type(value).__name__
+
+
+def is_name(value):
+    """A non-blank string."""
+    return isinstance(value, str) and value.strip() != ""
+
+
+def is_list(value):
+    return isinstance(value, (list, tuple))
+
+
+def is_int(value):
+    """An int that is not a bool (YAML's `true` must never count as 1)."""
+    return isinstance(value, int) and not isinstance(value, bool)
