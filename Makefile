@@ -1,6 +1,6 @@
 # portguard.hardening: every target sets up what it needs on a fresh Debian machine.
 #   make demo    bring up the lab fleet and run portguard against it
-#   make test    lint, unit tests, collection build, Molecule scenarios
+#   make test    lint, unit tests, fleet.html render tests, collection build, Molecule scenarios
 SHELL := /bin/bash
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 VENV := $(ROOT)/.venv
@@ -13,7 +13,7 @@ export ANSIBLE_CONFIG := $(ROOT)/lab/ansible.cfg
 # Scenarios run by `make molecule`, in order; override with SCENARIOS="smoke ...".
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: setup images demo lab-down test lint unit build molecule bench clean
+.PHONY: setup images demo lab-down test lint unit render build molecule bench clean
 
 setup:
 	@scripts/bootstrap.sh
@@ -35,6 +35,9 @@ lint: setup
 
 unit: setup
 	@scripts/test.sh --only unit
+
+render: setup
+	@scripts/test.sh --only render
 
 build: setup
 	@scripts/test.sh --only build

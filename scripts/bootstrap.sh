@@ -6,7 +6,9 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv="$root/.venv"
-deb_packages=(podman runc debootstrap iproute2 slirp4netns uidmap fuse-overlayfs openssh-client)
+# chromium: the render tests (tests/render) look at fleet.html in it, headless.
+deb_packages=(podman runc debootstrap iproute2 slirp4netns uidmap fuse-overlayfs openssh-client
+  chromium)
 
 missing=()
 for pkg in "${deb_packages[@]}"; do

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the project's checks in stages and ends with one summary line.
-#   scripts/test.sh [--only lint|unit|build|molecule] [SCENARIO...]
+#   scripts/test.sh [--only lint|unit|render|build|molecule] [SCENARIO...]
 # Expects the environment the Makefile exports (virtualenv on PATH, collection path, podman config).
 set -uo pipefail
 
@@ -45,6 +45,14 @@ unit() {
   return $rc
 }
 
+render() {
+  # fleet.html in headless Chromium; the screenshots stay in tests/output/render for a person.
+  local rc=0
+  pytest tests/render || rc=$?
+  [ "$rc" -eq 5 ] && echo "render: no tests were collected"
+  return $rc
+}
+
 build() {
   # The collection must build with ansible-galaxy, install from the tarball alone, and document
   # its module from there.
@@ -73,14 +81,15 @@ run_molecule() {
 case "$only" in
   "" | lint) stage lint lint ;;&
   "" | unit) stage unit unit ;;&
+  "" | render) stage render render ;;&
   "" | build) stage build build ;;&
   "" | molecule)
     "$root/lab/build-images.sh" || failed+=(images)
     for s in "${scenarios[@]}"; do stage "molecule-$s" run_molecule "$s"; done
     ;;
-  lint | unit | build) ;;
+  lint | unit | render | build) ;;
   *)
-    echo "test.sh: unknown stage '$only' (lint, unit, build, molecule)" >&2
+    echo "test.sh: unknown stage '$only' (lint, unit, render, build, molecule)" >&2
     exit 2
     ;;
 esac

@@ -553,6 +553,12 @@ thead th { background: #f6f8fa; font-weight: 600; text-align: left; }
 .matrix thead th small { display: block; font-weight: normal; color: var(--muted);
   font-size: 11px; }
 .matrix tbody th { text-align: left; white-space: nowrap; background: #fff; }
+/* A wide matrix scrolls sideways inside .scroll; its host column stays put, with its own
+   borders (collapsed borders would scroll away from it). */
+.matrix { border-collapse: separate; border-spacing: 0; }
+.matrix th, .matrix td { border-width: 0 1px 1px 0; }
+.matrix thead th { border-top-width: 1px; }
+.matrix tr > :first-child { position: sticky; left: 0; z-index: 1; border-left-width: 1px; }
 .matrix td { min-width: 92px; height: 38px; }
 .matrix td.allowed { color: var(--muted); font-size: 12px; text-align: left; min-width: 0; }
 td.c-none { background: var(--none); }
@@ -573,8 +579,10 @@ tr.down td.error { text-align: left; font-family: ui-monospace, monospace; font-
   vertical-align: -2px; margin-right: 5px; border: 1px solid var(--line); }
 .legend i.c-none { background: var(--none); } .legend i.down { background: #eaeef2; }
 .rules td:first-child, .mono { font-family: ui-monospace, monospace; font-size: 12px; }
-.details td { white-space: nowrap; }
-.details td:last-child { white-space: normal; }
+/* Short columns stay on one line; names wrap so the table fits a laptop screen. */
+.details tr.finding td:nth-child(-n+3) { white-space: nowrap; }
+.details tr.noted td { border-bottom: 0; }
+.details tr.note td { border-top: 0; padding-top: 0; white-space: normal; }
 .matrix tbody th a { color: inherit; text-decoration: none; }
 .matrix tbody th a:hover { text-decoration: underline; }
 .matrix td .st { display: block; color: #fff; font-size: 10px; font-weight: 700;
@@ -765,10 +773,10 @@ def _html_host(name, host, anchor):
     if state != "ok":
         parts.append('<p class="error">%s</p>' % _h(host["error"] or "no message recorded"))
     if host["findings"]:
-        heads = ("status", "port", "address", "unit", "processes", "activated by", "action")
+        heads = ("status", "port", "address", "unit", "processes", "activated by", "action", "rule")
         parts.append(
             '<div class="scroll"><table class="details"><thead><tr>%s</tr></thead><tbody>'
-            % "".join("<th>%s</th>" % h for h in heads + ("rule", "note"))
+            % "".join("<th>%s</th>" % h for h in heads)
         )
         for f in host["findings"]:
             cells = [
@@ -780,9 +788,18 @@ def _html_host(name, host, anchor):
                 _h(", ".join(f.get("activated_by") or []) or "-"),
                 _h(_action(f)),
                 _h(f["rule"]),
-                _h(f.get("note") or "-"),
             ]
-            parts.append("<tr>%s</tr>" % "".join("<td>%s</td>" % c for c in cells))
+            note = f.get("note")
+            parts.append(
+                '<tr class="finding%s">%s</tr>'
+                % (" noted" if note else "", "".join("<td>%s</td>" % c for c in cells))
+            )
+            if note:
+                # The sentence that says what to do gets the table's whole width.
+                parts.append(
+                    '<tr class="note"><td></td><td colspan="%d">%s</td></tr>'
+                    % (len(heads) - 1, _h(note))
+                )
         parts.append("</tbody></table></div>")
     elif state == "ok":
         parts.append('<p class="none">No exposed violations.</p>')

@@ -1,44 +1,15 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Make the checkout importable as ansible_collections.portguard.hardening, and build procfs trees.
+"""Fixtures of the unit tests: captured procfs trees.  tests/conftest.py makes the checkout
+importable as ansible_collections.portguard.hardening."""
 
-With plain ``pytest tests/unit`` from the repository root nothing else is needed:
-a temporary directory holding ansible_collections/portguard/hardening -> <repo>
-is put on sys.path, unless the collection is already importable (ansible-test,
-or ANSIBLE_COLLECTIONS_PATH set up by the caller).
-"""
-
-import atexit
-import importlib.util
 import json
 import os
 import shutil
-import sys
-import tempfile
 
 import pytest
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURES = os.path.join(REPO_ROOT, "tests", "unit", "plugins", "module_utils", "fixtures")
-
-
-def _make_importable():
-    try:
-        if importlib.util.find_spec("ansible_collections.portguard.hardening") is not None:
-            return
-    except ImportError:
-        pass
-    base = tempfile.mkdtemp(prefix="portguard-collections-")
-    atexit.register(shutil.rmtree, base, True)
-    ns = os.path.join(base, "ansible_collections", "portguard")
-    os.makedirs(ns)
-    os.symlink(REPO_ROOT, os.path.join(ns, "hardening"))
-    sys.path.insert(0, base)
-    for name in list(sys.modules):
-        if name == "ansible_collections" or name.startswith("ansible_collections."):
-            del sys.modules[name]
-
-
-_make_importable()
 
 
 def build_proc_tree_from_json(source, dest):

@@ -4,13 +4,12 @@
 import copy
 import json
 import os
-from types import SimpleNamespace
 
 import pytest
+import support
 from ansible.errors import AnsibleActionFail
 from ansible_collections.portguard.hardening.plugins.action import fleet_report
 from ansible_collections.portguard.hardening.plugins.action.fleet_report import (
-    ActionModule,
     host_file,
     write_if_changed,
 )
@@ -23,27 +22,16 @@ from ansible_collections.portguard.hardening.plugins.module_utils._fleet import 
     render_markdown,
 )
 
-FINDING = {
-    "rule": "builtin-rpcbind",
-    "reason": "rpcbind tells anyone which RPC services run.",
-    "protocol": "tcp",
-    "family": "ipv4",
-    "address": "0.0.0.0",
-    "port": 111,
-    "scope": "any",
-    "interface": None,
-    "processes": ["systemd", "rpcbind"],
-    "pids": [1, 48],
-    "unit": "rpcbind.service",
-    "activated_by": ["rpcbind.socket"],
-    "policy_action": "disable",
-    "action": "disable",
-    "status": "open",
-    "note": None,
-    "sources": [],
-    "exposure": "everyone",
-    "exposed_to": [],
-}
+FINDING = support.finding(
+    rule="builtin-rpcbind",
+    reason="rpcbind tells anyone which RPC services run.",
+    port=111,
+    action="disable",
+    processes=["systemd", "rpcbind"],
+    pids=[1, 48],
+    unit="rpcbind.service",
+    activated_by=["rpcbind.socket"],
+)
 RUN = {
     "playbook": "audit",
     "check_mode": True,
@@ -76,19 +64,7 @@ def hosts():
 
 
 def run_action(args, check_mode=False):
-    """ActionModule.run with the least of a task and a connection that ActionBase reads."""
-    task = SimpleNamespace(
-        args=args,
-        async_val=0,
-        check_mode=check_mode,
-        diff=False,
-        action="portguard.hardening.fleet_report",
-    )
-    connection = SimpleNamespace(_shell=SimpleNamespace(tmpdir=None))
-    action = ActionModule(
-        task, connection, play_context=None, loader=None, templar=None, shared_loader_obj=None
-    )
-    return action.run(task_vars={})
+    return support.run_fleet_report(args, check_mode)
 
 
 @pytest.fixture

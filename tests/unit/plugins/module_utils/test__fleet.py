@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 import pytest
+import support
 from ansible_collections.portguard.hardening.plugins.module_utils._fleet import (
     FleetError,
     fleet_data,
@@ -38,29 +39,19 @@ RUN = {
 
 def finding(**changes):
     """A finding as the role reports it: rpcbind on 0.0.0.0:111/tcp, open, to be disabled."""
-    entry = {
-        "rule": "builtin-rpcbind",
-        "reason": RPC_REASON,
-        "protocol": "tcp",
-        "family": "ipv4",
-        "address": "0.0.0.0",
-        "port": 111,
-        "scope": "any",
-        "interface": None,
-        "processes": ["systemd", "rpcbind"],
-        "pids": [1, 48],
-        "unit": "rpcbind.service",
-        "activated_by": ["rpcbind.socket"],
-        "policy_action": "disable",
-        "action": "disable",
-        "status": "open",
-        "note": None,
-        "sources": [],
-        "exposure": "everyone",
-        "exposed_to": [],
-    }
-    entry.update(changes)
-    return entry
+    base = dict(
+        rule="builtin-rpcbind",
+        reason=RPC_REASON,
+        port=111,
+        policy_action="disable",
+        action="disable",
+        processes=["systemd", "rpcbind"],
+        pids=[1, 48],
+        unit="rpcbind.service",
+        activated_by=["rpcbind.socket"],
+    )
+    base.update(changes)
+    return support.finding(**base)
 
 
 def allowed(port, family="ipv4", address="0.0.0.0"):
@@ -725,10 +716,11 @@ def test_html_legend_rules_and_details(doc):
     assert "Action needed: 2 findings open on 1 host; 1 host unreachable." in text
     assert "builtin-rpcbinddisable" + RPC_REASON in text
     assert "ssh-altblock" + HOSTILE_REASON in text
-    # The web2 details: every column of its kept finding.
-    assert (
-        "kept2222/tcp0.0.0.0" + HOSTILE_UNIT + "sshd-report (policy: block)ssh-alt" + HOSTILE_NOTE
-    ) in text
+    # The web2 details: every column of its kept finding, then its note in a row of its own.
+    row = "kept2222/tcp0.0.0.0" + HOSTILE_UNIT + "sshd-report (policy: block)ssh-alt"
+    assert row in text
+    assert text.index(HOSTILE_NOTE) > text.index(row)
+    assert text[text.index(row) + len(row) :].lstrip().startswith(HOSTILE_NOTE)
     assert "failedopenkeptremediatednot exposedhost not reported" in text
 
 

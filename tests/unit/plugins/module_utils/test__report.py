@@ -2,6 +2,7 @@
 """The role's report of a host: counts, one line per finding, and what was not remediated."""
 
 import pytest
+import support
 from ansible_collections.portguard.hardening.plugins.module_utils._report import (
     exposure_diff,
     finding_lines,
@@ -14,29 +15,18 @@ ADMIN_REASON = "Admin consoles and dev servers on 8080/8081/8888 are rarely mean
 
 def finding(**changes):
     """A finding as evaluate/reconcile return it (the lab's admin console on 8080/tcp)."""
-    entry = {
-        "rule": "builtin-admin",
-        "reason": ADMIN_REASON,
-        "protocol": "tcp",
-        "family": "ipv4",
-        "address": "0.0.0.0",
-        "port": 8080,
-        "scope": "any",
-        "interface": None,
-        "processes": ["python3"],
-        "pids": [90],
-        "unit": "lab-admin.service",
-        "activated_by": [],
-        "policy_action": "block",
-        "action": "block",
-        "status": "open",
-        "note": None,
-        "sources": [],
-        "exposure": "everyone",
-        "exposed_to": [],
-    }
-    entry.update(changes)
-    return entry
+    base = dict(
+        rule="builtin-admin",
+        reason=ADMIN_REASON,
+        port=8080,
+        policy_action="block",
+        action="block",
+        processes=["python3"],
+        pids=[90],
+        unit="lab-admin.service",
+    )
+    base.update(changes)
+    return support.finding(**base)
 
 
 RPCBIND = dict(

@@ -1,0 +1,54 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Builders the test suites share: role findings and a fleet_report action run."""
+
+from types import SimpleNamespace
+
+
+def finding(**fields):
+    """A finding as the role reports it, open and exposed to everyone on 0.0.0.0/tcp.
+
+    ``fields`` sets the rest (rule, reason, port, action, processes, unit, status, note, ...);
+    ``action`` also sets ``policy_action`` unless that is given.
+    """
+    entry = {
+        "rule": None,
+        "reason": None,
+        "protocol": "tcp",
+        "family": "ipv4",
+        "address": "0.0.0.0",
+        "port": None,
+        "scope": "any",
+        "interface": None,
+        "processes": [],
+        "pids": [],
+        "unit": None,
+        "activated_by": [],
+        "policy_action": fields.get("action"),
+        "action": None,
+        "status": "open",
+        "note": None,
+        "sources": [],
+        "exposure": "everyone",
+        "exposed_to": [],
+    }
+    entry.update(fields)
+    return entry
+
+
+def run_fleet_report(args, check_mode=False):
+    """fleet_report's ActionModule.run with the least of a task and connection ActionBase reads."""
+    # Imported here so that importing this module does not load controller code.
+    from ansible_collections.portguard.hardening.plugins.action.fleet_report import ActionModule
+
+    task = SimpleNamespace(
+        args=args,
+        async_val=0,
+        check_mode=check_mode,
+        diff=False,
+        action="portguard.hardening.fleet_report",
+    )
+    connection = SimpleNamespace(_shell=SimpleNamespace(tmpdir=None))
+    action = ActionModule(
+        task, connection, play_context=None, loader=None, templar=None, shared_loader_obj=None
+    )
+    return action.run(task_vars={})
