@@ -52,6 +52,7 @@ def firewall_view(state, info=None, service_ports=None):
                 "name": name,
                 "active": name == default_zone
                 or bool(zone.get("interfaces") or zone.get("sources")),
+                "default": name == default_zone,
                 "target": zone.get("target") or "default",
                 "ports": ports,
                 "services": list(services),

@@ -835,8 +835,17 @@ def _zone_model(zone, index, services, where, errors, notes):
         for key in ("ports", "services_ports", "rich_rules", "sources", "interfaces")
     )
     sources = lists["sources"]
+    default = zone.get("default", False)
+    if not isinstance(default, bool):
+        errors.append(f"{zone_where}.default must be true or false, got {show(default)}")
     # A zone bound only to sources admits nobody else; interfaces (or neither) mean everyone.
-    bound = sources and not lists["interfaces"] and not any(_is_everyone(s) for s in sources)
+    # So does the default zone: it also takes every interface that no other zone claims.
+    bound = (
+        sources
+        and not lists["interfaces"]
+        and default is not True
+        and not any(_is_everyone(s) for s in sources)
+    )
     return {
         "label": label,
         "accept": zone.get("target") == "ACCEPT",
@@ -1188,7 +1197,8 @@ def evaluate(
       triggering a unit to disable are masked with it.
     - firewall: {"state": "running"|"stopped"|"absent", "zones": [zone, ...],
       "services": {"http": ["80/tcp"], ...}} where a zone is {"name",
-      "active" (default true), "target", "ports": ["8080/tcp", "6000-6010/udp"],
+      "active" (default true), "default" (firewalld's default zone, default
+      false), "target", "ports": ["8080/tcp", "6000-6010/udp"],
       "services_ports": [...], "rich_rules": [...], "sources": [...],
       "interfaces": [...]}.  services resolves service names in rich rules.
       Without firewall, or when it is not running, every socket is reachable.

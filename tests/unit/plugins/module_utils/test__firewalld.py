@@ -104,6 +104,7 @@ def view_zone(name, target="default", services=(), services_ports=(), **fields):
     zone = {
         "name": name,
         "active": False,
+        "default": False,
         "target": target,
         "ports": [],
         "services": list(services),
@@ -133,6 +134,7 @@ def test_firewall_view_of_the_lab_capture():
             view_zone(
                 "public",
                 active=True,
+                default=True,
                 ports=["22/tcp", "80/tcp"],
                 services=["ssh", "dhcpv6-client"],
                 services_ports=["22/tcp", "546/udp"],
@@ -182,7 +184,13 @@ def test_firewall_view_without_info_or_service_ports():
         "state": "running",
         "default_zone": "public",
         "zones": [
-            view_zone("public", active=True, services=["http"], ports=["8080/tcp", "53/udp"])
+            view_zone(
+                "public",
+                active=True,
+                default=True,
+                services=["http"],
+                ports=["8080/tcp", "53/udp"],
+            )
         ],
         "services": {},
     }
@@ -293,16 +301,22 @@ def test_policy_resolves_service_rich_rules_with_the_captured_ports():
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: the default zone also takes every interface no zone claims, but "
-    "firewall_view/parse_firewall read a default zone with sources as bound to those sources",
-)
 def test_default_zone_with_sources_still_admits_everyone():
+    """The default zone takes every interface no zone claims, whatever sources it also lists."""
     info = lab_info()
     info["zones"]["public"]["sources"] = ["192.0.2.0/24"]
-    model = parse_firewall(firewall_view("running", info, LAB_SERVICE_PORTS))
+    view = firewall_view("running", info, LAB_SERVICE_PORTS)
+    assert [z["name"] for z in view["zones"] if z["default"]] == ["public"]
+    model = parse_firewall(view)
     assert exposure(LAB_SOCKETS[2], model)["exposure"] == "everyone"
+    # The same zone, no longer the default, admits its sources only.
+    info["default_zone"] = "drop"
+    model = parse_firewall(firewall_view("running", info, LAB_SERVICE_PORTS))
+    assert exposure(LAB_SOCKETS[2], model) == {
+        "exposure": "restricted",
+        "sources": ["192.0.2.0/24"],
+        "via": [],
+    }
 
 
 # ---------------------------------------------------------------------------

@@ -1271,6 +1271,10 @@ def test_firewall_notes_reach_the_result():
                 "firewall.zones[1].ports must be a list, got '80/tcp'",
             ],
         ),
+        (
+            running(zone(default="yes")),
+            ["firewall.zones[0].default must be true or false, got 'yes'"],
+        ),
     ],
 )
 def test_parse_firewall_errors(firewall, errors):
