@@ -7,8 +7,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv="$root/.venv"
 # chromium: the render tests (tests/render) look at fleet.html in it, headless.
+# time: GNU time, the benchmark's measure of each tool's peak memory.
 deb_packages=(podman runc debootstrap iproute2 slirp4netns uidmap fuse-overlayfs openssh-client
-  chromium)
+  chromium time)
 
 missing=()
 for pkg in "${deb_packages[@]}"; do

@@ -55,7 +55,7 @@ render() {
 
 build() {
   # The collection must build with ansible-galaxy, install from the tarball alone, and document
-  # its module from there.
+  # every module from there.
   local tmp rc=0
   tmp=$(mktemp -d)
   (
@@ -65,8 +65,11 @@ build() {
     ansible-galaxy collection install --offline --no-deps --force -p "$tmp/installed" \
       "$tmp"/portguard-hardening-*.tar.gz
     test -f "$tmp/installed/ansible_collections/portguard/hardening/MANIFEST.json"
-    ansible-doc -t module portguard.hardening.listening_facts >"$tmp/doc.txt"
-    grep -q "portguard.hardening.listening_facts" "$tmp/doc.txt"
+    for module in plugins/modules/*.py; do
+      name=portguard.hardening.$(basename "$module" .py)
+      ansible-doc -t module "$name" >"$tmp/doc.txt"
+      grep -q "$name" "$tmp/doc.txt"
+    done
     ansible-galaxy collection list portguard.hardening
   ) || rc=$?
   rm -rf "$tmp"

@@ -10,7 +10,6 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible_collections.portguard.hardening.plugins.module_utils._firewalld import (
     firewall_view,
-    parse_service_info,
     rich_rules,
 )
 from ansible_collections.portguard.hardening.plugins.module_utils._hoststate import (
@@ -31,9 +30,9 @@ def _management_ports(connection, ssh_connection=None, ansible_port=None, extra=
         raise AnsibleFilterError(str(exc)) from None
 
 
-def _service_ports(results):
-    """{service: [port specs]} from the registered loop over `firewall-cmd --info-service`."""
-    return dict((r["item"], parse_service_info(r.get("stdout", ""))) for r in results or [])
+def _service_ports(services):
+    """{service: [every port it opens]} from firewalld_services' `services`."""
+    return dict((name, list(s["all_ports"])) for name, s in (services or {}).items())
 
 
 class FilterModule:

@@ -8,17 +8,57 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
-def parse_service_info(text):
-    """Ports of one service from `firewall-cmd --info-service=NAME` output.
+def parse_service(text):
+    """Ports and included services of one service, from `firewall-cmd --info-service=NAME` output.
 
-    The output starts with the service name, then indented `key: values` lines; only `ports`
-    matters for reachability (`protocols` and `source-ports` do not open listening ports).
+    The output starts with the service name, then indented `key: values` lines. Only `ports`
+    and `includes` matter for reachability (`protocols` and `source-ports` do not open listening
+    ports); an included service's ports are opened with the service's own.
     """
+    fields = {"ports": [], "includes": []}
     for line in text.splitlines():
         key, sep, value = line.strip().partition(":")
-        if sep and key == "ports":
-            return sorted(value.split(), key=_port_sort_key)
-    return []
+        if sep and key in fields:
+            fields[key] = value.split()
+    return {
+        "ports": sorted(fields["ports"], key=_port_sort_key),
+        "includes": sorted(fields["includes"]),
+    }
+
+
+def resolve_services(names, read):
+    """Every port each named service opens, its includes followed to any depth.
+
+    ``read(name)`` returns the service's `firewall-cmd --info-service` text, or None when
+    firewalld does not know it.  Returns (services, unknown): services maps each name that was
+    read, asked for or included, to {"ports": its own, "includes": [...], "all_ports": its own and
+    those of every service it includes}; unknown lists, sorted, the names firewalld did not know.
+    Each service is read once; include cycles end where they close.
+    """
+    parsed, unknown = {}, set()
+    pending = sorted(set(names))
+    while pending:
+        name = pending.pop()
+        if name in parsed or name in unknown:
+            continue
+        text = read(name)
+        if text is None:
+            unknown.add(name)
+            continue
+        parsed[name] = parse_service(text)
+        pending.extend(n for n in parsed[name]["includes"] if n not in parsed)
+    services = {}
+    for name, service in parsed.items():
+        ports, seen, stack = set(), set(), [name]
+        while stack:
+            current = stack.pop()
+            if current in seen or current not in parsed:
+                continue
+            seen.add(current)
+            ports.update(parsed[current]["ports"])
+            stack.extend(parsed[current]["includes"])
+        services[name] = dict(service, all_ports=sorted(ports, key=_port_sort_key))
+    return services, sorted(unknown)
 
 
 def _port_sort_key(spec):

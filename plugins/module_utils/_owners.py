@@ -53,7 +53,8 @@ def map_socket_inodes(proc_root, inodes):
     fd table, so tasks are not walked.  Links are read relative to an open fd
     directory, which spares the kernel a path walk per descriptor.
     """
-    wanted = set(i for i in inodes if i)
+    # readlink() of a socket fd is 'socket:[<inode>]': compare link texts, not parsed numbers.
+    wanted = dict(("socket:[%d]" % i, i) for i in inodes if i)
     holders = {}
     unreadable = set()
     vanished = 0
@@ -80,14 +81,9 @@ def map_socket_inodes(proc_root, inodes):
                     if exc.errno in _VANISHED_ERRNOS:
                         continue  # fd closed since the directory was listed
                     raise
-                # readlink() of a socket fd is 'socket:[<inode>]'.
-                if target[:8] == "socket:[" and target[-1:] == "]":
-                    try:
-                        inode = int(target[8:-1])
-                    except ValueError:
-                        continue
-                    if inode in wanted:
-                        holders.setdefault(inode, set()).add(pid)
+                inode = wanted.get(target)
+                if inode is not None:
+                    holders.setdefault(inode, set()).add(pid)
         except OSError as exc:
             if exc.errno in _VANISHED_ERRNOS:
                 vanished += 1

@@ -111,9 +111,16 @@ def _swap16(value):
 
 def dump_finished(data, byteorder=sys.byteorder):
     """True once data holds the NLMSG_DONE (or an NLMSG_ERROR) that ends a dump."""
-    for msg_type, _flags, _seq, _payload in iter_netlink(data, byteorder):
+    header = _NLMSGHDR[_order(byteorder)]
+    offset = 0
+    end = len(data)
+    while offset + _NLMSGHDR_LEN <= end:
+        length, msg_type = header.unpack_from(data, offset)[:2]
         if msg_type in (NLMSG_DONE, NLMSG_ERROR):
             return True
+        if length < _NLMSGHDR_LEN:
+            return False  # garbled: parse_sock_diag reports it
+        offset += (length + 3) & ~3
     return False
 
 
@@ -134,17 +141,16 @@ def _strerror(errno):
         return "unknown error"
 
 
-def _attribute(payload, offset, wanted, o):
-    """The payload of the first route attribute of type wanted after offset, or None."""
+def _attribute(data, offset, end, wanted, o):
+    """The payload of the first route attribute of type wanted in data[offset:end], or None."""
     header = _RTATTR[o]
-    end = len(payload)
     while offset + 4 <= end:
-        rta_len, rta_type = header.unpack_from(payload, offset)
+        rta_len, rta_type = header.unpack_from(data, offset)
         if rta_len < 4 or offset + rta_len > end:
             return None
         # Mask NLA_F_NESTED / NLA_F_NET_BYTEORDER.
         if rta_type & 0x3FFF == wanted:
-            return payload[offset + 4 : offset + rta_len]
+            return data[offset + 4 : offset + rta_len]
         offset += (rta_len + 3) & ~3
     return None
 
@@ -160,47 +166,57 @@ def parse_sock_diag(data, protocol, byteorder=sys.byteorder):
     if protocol not in LISTEN_STATE:
         raise ValueError(f"protocol must be 'tcp' or 'udp', got {protocol!r}")
     o = _order(byteorder)
+    header = _NLMSGHDR[o]
     fields = _DIAG_FIELDS[o]
     swap = o == "<"
     want_state = LISTEN_STATE[protocol]
     sockets = []
-    for msg_type, _flags, _seq, payload in iter_netlink(data, byteorder):
-        if msg_type == NLMSG_DONE:
+    # One pass over the messages in place: no payload copies for the thousands of sockets.
+    offset = 0
+    end = len(data)
+    while offset + _NLMSGHDR_LEN <= end:
+        length, msg_type = header.unpack_from(data, offset)[:2]
+        if length < _NLMSGHDR_LEN or offset + length > end:
+            raise SockDiagError(f"truncated netlink message at offset {offset}")
+        body, body_end = offset + _NLMSGHDR_LEN, offset + length
+        offset += (length + 3) & ~3
+        if msg_type == SOCK_DIAG_BY_FAMILY:
+            if body_end - body < _INET_DIAG_MSG_LEN:
+                raise SockDiagError(f"short inet_diag_msg ({body_end - body} bytes)")
+            family, state, sport, dport, src, ifindex, uid, inode = fields.unpack_from(data, body)
+            if swap:
+                sport, dport = _swap16(sport), _swap16(dport)
+            if family not in _FAMILY_NAMES or state != want_state or dport != 0 or sport == 0:
+                continue
+            packed = src[:4] if family == AF_INET else src
+            v6only = None
+            if family == AF_INET6:
+                flag = _attribute(data, body + _INET_DIAG_MSG_LEN, body_end, INET_DIAG_SKV6ONLY, o)
+                if flag:
+                    v6only = bool(flag[0])
+            sockets.append(
+                {
+                    "protocol": protocol,
+                    "family": _FAMILY_NAMES[family],
+                    "address": format_address(packed),
+                    "port": sport,
+                    "interface_index": ifindex or None,
+                    "v6only": v6only,
+                    "inode": inode,
+                    "uid": uid,
+                }
+            )
+        elif msg_type == NLMSG_DONE:
+            payload = data[body:body_end]
             if len(payload) >= 4 and struct.unpack_from(o + "i", payload, 0)[0] < 0:
                 _raise_for_error(payload, o)
-            break
-        if msg_type == NLMSG_ERROR:
-            _raise_for_error(payload, o)
-            continue
-        if msg_type == NLMSG_OVERRUN:
+            return sockets
+        elif msg_type == NLMSG_ERROR:
+            _raise_for_error(data[body:body_end], o)
+        elif msg_type == NLMSG_OVERRUN:
             raise SockDiagError("netlink overrun: the dump lost data")
-        if msg_type != SOCK_DIAG_BY_FAMILY:
-            continue
-        if len(payload) < _INET_DIAG_MSG_LEN:
-            raise SockDiagError(f"short inet_diag_msg ({len(payload)} bytes)")
-        family, state, sport, dport, src, ifindex, uid, inode = fields.unpack_from(payload, 0)
-        if swap:
-            sport, dport = _swap16(sport), _swap16(dport)
-        if family not in _FAMILY_NAMES or state != want_state or dport != 0 or sport == 0:
-            continue
-        packed = src[:4] if family == AF_INET else src
-        v6only = None
-        if family == AF_INET6:
-            flag = _attribute(payload, _INET_DIAG_MSG_LEN, INET_DIAG_SKV6ONLY, o)
-            if flag:
-                v6only = bool(flag[0])
-        sockets.append(
-            {
-                "protocol": protocol,
-                "family": _FAMILY_NAMES[family],
-                "address": format_address(packed),
-                "port": sport,
-                "interface_index": ifindex or None,
-                "v6only": v6only,
-                "inode": inode,
-                "uid": uid,
-            }
-        )
+    if offset < end and data[offset:].strip(b"\0"):
+        raise SockDiagError("trailing bytes after the last netlink message")
     return sockets
 
 

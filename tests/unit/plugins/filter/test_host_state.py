@@ -30,21 +30,9 @@ def capture(name):
         return f.read()
 
 
-def command_result(service):
-    """One item of the registered loop over `firewall-cmd --info-service={{ item }}`."""
-    stdout = capture("info-service-%s.txt" % service).rstrip("\n")
-    return {
-        "changed": False,
-        "cmd": ["firewall-cmd", "--info-service=%s" % service],
-        "rc": 0,
-        "stdout": stdout,
-        "stdout_lines": stdout.splitlines(),
-        "stderr": "",
-        "stderr_lines": [],
-        "failed": False,
-        "item": service,
-        "ansible_loop_var": "item",
-    }
+def resolved(*names):
+    """firewalld_services' `services` for these services, read from the captures."""
+    return _firewalld.resolve_services(names, lambda n: capture("info-service-%s.txt" % n))[0]
 
 
 @pytest.mark.parametrize(
@@ -78,45 +66,33 @@ def test_filter_names():
 
 
 @pytest.mark.parametrize(
-    "results,expected",
+    "services,expected",
     [
         pytest.param(None, {}, id="none"),
-        pytest.param([], {}, id="no-services"),
+        pytest.param({}, {}, id="no-services"),
         pytest.param(
-            [command_result(s) for s in ("dhcpv6-client", "mdns", "samba", "ssh")],
+            resolved("dhcpv6-client", "mdns", "samba", "ssh"),
             {
                 "dhcpv6-client": ["546/udp"],
                 "mdns": ["5353/udp"],
-                "samba": ["139/tcp", "445/tcp"],
+                "netbios-ns": ["137/udp"],
+                # samba opens the ports of samba-client and of netbios-ns, which it includes.
+                "samba": ["137/udp", "138/udp", "139/tcp", "445/tcp"],
+                "samba-client": ["137/udp", "138/udp"],
                 "ssh": ["22/tcp"],
             },
             id="captures",
         ),
-        pytest.param(
-            [
-                {
-                    "changed": False,
-                    "skipped": True,
-                    "skip_reason": "Conditional result was False",
-                    "item": "ssh",
-                    "ansible_loop_var": "item",
-                }
-            ],
-            {"ssh": []},
-            id="skipped-item",
-        ),
     ],
 )
-def test_service_ports(results, expected):
-    assert FILTERS["exposed_ports_service_ports"](results) == expected
+def test_service_ports(services, expected):
+    assert FILTERS["exposed_ports_service_ports"](services) == expected
 
 
 def test_service_ports_feed_firewall_view():
-    """As gather.yml chains them: firewalld_info and the loop results into one view."""
+    """As gather.yml chains them: firewalld_info and firewalld_services into one view."""
     info = json.loads(capture("firewalld_info_lab_bookworm.json"))["firewalld_info"]
-    services = FILTERS["exposed_ports_service_ports"](
-        [command_result(s) for s in ("dhcpv6-client", "ssh")]
-    )
+    services = FILTERS["exposed_ports_service_ports"](resolved("dhcpv6-client", "ssh"))
     view = FILTERS["exposed_ports_firewall_view"]("running", info, services)
     public = [z for z in view["zones"] if z["name"] == "public"]
     assert [(z["active"], z["ports"], z["services_ports"]) for z in public] == [

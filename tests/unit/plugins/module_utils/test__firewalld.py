@@ -7,7 +7,8 @@ import os
 import pytest
 from ansible_collections.portguard.hardening.plugins.module_utils._firewalld import (
     firewall_view,
-    parse_service_info,
+    parse_service,
+    resolve_services,
     rich_rules,
 )
 from ansible_collections.portguard.hardening.plugins.module_utils._policy import (
@@ -31,8 +32,17 @@ def lab_info():
 
 
 SERVICES = ("ssh", "dhcpv6-client", "mdns", "samba")
+
+
+def read_service(name):
+    """A captured `firewall-cmd --info-service` output, None for services firewalld lacks."""
+    path = os.path.join(FIXTURES, "info-service-%s.txt" % name)
+    return read(os.path.basename(path)) if os.path.exists(path) else None
+
+
 LAB_SERVICE_PORTS = dict(
-    (name, parse_service_info(read("info-service-%s.txt" % name))) for name in SERVICES
+    (name, service["all_ports"])
+    for name, service in resolve_services(SERVICES, read_service)[0].items()
 )
 LAB_RICH_RULES = [
     'rule priority="-20" family="ipv4" source address="10.0.0.0/8" port port="11211" '
@@ -43,21 +53,25 @@ LAB_RICH_RULES = [
 
 
 # ---------------------------------------------------------------------------
-# parse_service_info
+# parse_service, resolve_services
 
 
 @pytest.mark.parametrize(
-    "name,ports",
+    "name,ports,includes",
     [
-        ("ssh", ["22/tcp"]),
-        ("dhcpv6-client", ["546/udp"]),
-        ("mdns", ["5353/udp"]),
-        # samba's `includes: samba-client` (137/udp, 138/udp) is not followed.
-        ("samba", ["139/tcp", "445/tcp"]),
+        ("ssh", ["22/tcp"], []),
+        ("dhcpv6-client", ["546/udp"], []),
+        ("mdns", ["5353/udp"], []),
+        ("samba", ["139/tcp", "445/tcp"], ["samba-client"]),
+        ("samba-client", ["138/udp"], ["netbios-ns"]),
+        ("netbios-ns", ["137/udp"], []),
     ],
 )
-def test_parse_service_info_captures(name, ports):
-    assert parse_service_info(read("info-service-%s.txt" % name)) == ports
+def test_parse_service_captures(name, ports, includes):
+    assert parse_service(read("info-service-%s.txt" % name)) == {
+        "ports": ports,
+        "includes": includes,
+    }
 
 
 @pytest.mark.parametrize(
@@ -82,8 +96,46 @@ def test_parse_service_info_captures(name, ports):
         ),
     ],
 )
-def test_parse_service_info_odd_input(text, ports):
-    assert parse_service_info(text) == ports
+def test_parse_service_odd_input(text, ports):
+    assert parse_service(text) == {"ports": ports, "includes": []}
+
+
+def test_resolve_services_follows_captured_includes():
+    """Debian's samba includes samba-client, which includes netbios-ns: two levels deep."""
+    calls = []
+
+    def reader(name):
+        calls.append(name)
+        return read_service(name)
+
+    services, unknown = resolve_services(["samba", "ssh", "samba"], reader)
+    assert unknown == []
+    assert sorted(calls) == ["netbios-ns", "samba", "samba-client", "ssh"]  # each read once
+    assert services["samba"] == {
+        "ports": ["139/tcp", "445/tcp"],
+        "includes": ["samba-client"],
+        "all_ports": ["137/udp", "138/udp", "139/tcp", "445/tcp"],
+    }
+    assert services["samba-client"]["all_ports"] == ["137/udp", "138/udp"]
+    assert services["netbios-ns"]["all_ports"] == ["137/udp"]
+    assert services["ssh"]["all_ports"] == ["22/tcp"]
+
+
+def test_resolve_services_nested_cycles_and_unknown():
+    texts = {
+        "a": "a\n  ports: 1/tcp\n  includes: b ghost\n",
+        "b": "b\n  ports: 2/udp 1/tcp\n  includes: c\n",
+        "c": "c\n  ports: 3-5/tcp\n  includes: a\n",
+        "d": "d\n  ports: \n",
+    }
+    services, unknown = resolve_services(["a", "d", "nope"], texts.get)
+    assert unknown == ["ghost", "nope"]
+    # Three levels deep and back round to a: every port once, nothing lost to the cycle.
+    for name in ("a", "b", "c"):
+        assert services[name]["all_ports"] == ["1/tcp", "2/udp", "3-5/tcp"]
+    assert services["b"]["ports"] == ["1/tcp", "2/udp"]
+    assert services["d"] == {"ports": [], "includes": [], "all_ports": []}
+    assert resolve_services([], texts.get) == ({}, [])
 
 
 # ---------------------------------------------------------------------------
@@ -119,8 +171,8 @@ def view_zone(name, target="default", services=(), services_ports=(), **fields):
 
 def test_firewall_view_of_the_lab_capture():
     workstation = ["ssh", "mdns", "samba-client", "dhcpv6-client"]
-    # samba-client was not captured: its ports are unknown, not guessed.
-    workstation_ports = ["22/tcp", "546/udp", "5353/udp"]
+    # samba-client is known through samba's include.
+    workstation_ports = ["22/tcp", "137/udp", "138/udp", "546/udp", "5353/udp"]
     assert firewall_view("running", lab_info(), LAB_SERVICE_PORTS) == {
         "state": "running",
         "default_zone": "public",
