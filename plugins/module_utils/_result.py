@@ -37,8 +37,9 @@ def plain_result(module, result, warnings):
     if warnings:
         document["warnings"] = list(warnings)
     try:
-        return json.dumps(document, allow_nan=False)
-    except (TypeError, ValueError):
+        # The result is a tree the module built: no cycles to look for.
+        return json.dumps(document, allow_nan=False, check_circular=False)
+    except (TypeError, ValueError, RecursionError):
         return None
 
 

@@ -208,6 +208,22 @@ def activated_by(sock, units, unit_name=None):
     return sorted(names)
 
 
+def units_by_port(units):
+    """{(protocol, port): [units with a Listen= entry on it]}, units in their given order.
+
+    activated_by() only matches entries of the socket's own protocol and port, so this index
+    lets a caller skip the many sockets no socket unit listens on.
+    """
+    index = {}
+    for unit in units:
+        for entry in unit["listen"]:
+            if entry["port"]:
+                listed = index.setdefault((entry["protocol"], entry["port"]), [])
+                if not listed or listed[-1] is not unit:
+                    listed.append(unit)
+    return index
+
+
 def triggered_service(socket_unit_names, units):
     """The unit the first of these socket units triggers (services first), or None."""
     by_name = dict((u["unit"], u) for u in units)

@@ -386,6 +386,7 @@ ansible_facts:
 """
 
 # Imports follow the documentation, as ansible-test's validate-modules requires.
+import collections
 import functools
 import ipaddress
 import os
@@ -414,6 +415,7 @@ from ansible_collections.portguard.hardening.plugins.module_utils._systemd_socke
     query_socket_units,
     summarize_units,
     triggered_service,
+    units_by_port,
 )
 
 ARGUMENT_SPEC = dict(
@@ -433,6 +435,12 @@ _PROC_TABLES = {
     ("udp", "ipv6"): "udp6",
 }
 _ORDER = {"tcp": 0, "udp": 1, "ipv4": 0, "ipv6": 1}
+# The values listening_sockets_meta.counts tallies, by entry field.
+_COUNTED = {
+    "protocol": ("tcp", "udp"),
+    "family": ("ipv4", "ipv6"),
+    "holders": ("process", "kernel", "unknown"),
+}
 
 
 class GatherError(Exception):
@@ -597,17 +605,26 @@ def gather(
     interface_of = functools.lru_cache(maxsize=None)(interface_name)
     public = dict((pid, _public_process(p)) for pid, p in processes.items() if p)
     unit_of_holders = {}
+    listening_units = units_by_port(units)
+    # The visible holders of each socket, as a tuple that keys the unit cache below.
+    holders_of = dict(
+        (inode, tuple(p for p in pids if processes.get(p)))
+        for inode, pids in walk["holders"].items()
+    )
     entries = []
     for sock in raw:
-        pids = tuple(p for p in walk["holders"].get(sock["inode"], ()) if processes.get(p))
-        interface = interface_of(sock["interface_index"]) if sock["interface_index"] else None
-        if units:
+        pids = holders_of.get(sock["inode"], ())
+        index = sock["interface_index"]
+        interface = interface_of(index) if index else None
+        candidates = listening_units.get((sock["protocol"], sock["port"]))
+        if candidates:
             holders = [processes[p] for p in pids]
             view = dict(sock, interface=interface)
-            unit = choose_unit(holders, triggered_service(activated_by(view, units), units))
-            socket_units = activated_by(view, units, unit)
+            found = activated_by(view, candidates)
+            unit = choose_unit(holders, triggered_service(found, candidates))
+            socket_units = activated_by(view, candidates, unit)
         else:
-            # Without socket units the unit depends on the holders alone.
+            # No socket unit listens on this port: the unit depends on the holders alone.
             if pids not in unit_of_holders:
                 unit_of_holders[pids] = choose_unit([processes[p] for p in pids])
             unit = unit_of_holders[pids]
@@ -638,11 +655,10 @@ def gather(
     entries.sort(key=_sort_key)
 
     counts = {"total": len(entries)}
-    for key in ("tcp", "udp", "ipv4", "ipv6", "process", "kernel", "unknown"):
-        counts[key] = 0
-    for e in entries:
-        for key in (e["protocol"], e["family"], e["holders"]):
-            counts[key] += 1
+    for key in ("protocol", "family", "holders"):
+        tally = collections.Counter(e[key] for e in entries)
+        for value in _COUNTED[key]:
+            counts[value] = tally[value]
     meta = {
         "source": used,
         "sock_diag_error": sock_diag_error,

@@ -14,6 +14,7 @@ from ansible_collections.portguard.hardening.plugins.module_utils._systemd_socke
     query_socket_units,
     summarize_units,
     triggered_service,
+    units_by_port,
 )
 
 SYSTEMD = os.path.join(os.path.dirname(__file__), "fixtures", "systemd")
@@ -250,6 +251,23 @@ UNITS = parse_show(_read("rpcbind_show.txt"))
 )
 def test_activated_by(sock, unit_name, expected):
     assert activated_by(sock, UNITS, unit_name) == expected
+    # Only the units listening on the socket's protocol and port can match: the index agrees.
+    candidates = units_by_port(UNITS).get((sock["protocol"], sock["port"]), [])
+    assert activated_by(sock, candidates, unit_name) == expected
+
+
+def test_units_by_port():
+    index = units_by_port(UNITS)
+    names = dict((key, [u["unit"] for u in units]) for key, units in index.items())
+    # rpcbind.socket once per protocol, though it listens on 111 for IPv4 and IPv6;
+    # Unix sockets and netlink entries have no port and are not indexed.
+    assert names == {
+        ("tcp", 80): ["web-proxy.socket"],
+        ("tcp", 111): ["rpcbind.socket"],
+        ("udp", 111): ["rpcbind.socket"],
+        ("tcp", 9090): ["cockpit.socket"],
+    }
+    assert units_by_port([]) == {}
 
 
 def test_activated_by_sorted_and_unknown_state_counts_as_active():
