@@ -23,7 +23,9 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 
-from ansible_collections.portguard.hardening.plugins.module_utils._policy import FIREWALL_STATES
+from ansible_collections.portguard.hardening.plugins.module_utils._firewall_model import (
+    FIREWALL_STATES,
+)
 from ansible_collections.portguard.hardening.plugins.module_utils._report import (
     STATUSES,
     finding_lines,

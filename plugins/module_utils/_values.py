@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the portguard.hardening collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Type checks and value quoting shared by the validators of policies, baselines and reports.
+"""Type checks, value quoting and the error shared by the validators of policies, baselines
+and reports.
 
 Every message that rejects a value quotes it the same way, whichever file it came from.
 """
@@ -11,6 +12,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type  # noqa: UP001 - ansible-test boilerplate
 
 from collections.abc import Mapping
+
+
+class PolicyError(ValueError):
+    """The policy or the data it is applied to is invalid; ``errors`` lists every problem."""
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+        super().__init__("; ".join(self.errors))
 
 
 def show(value):

@@ -388,6 +388,7 @@ ansible_facts:
 # Imports follow the documentation, as ansible-test's validate-modules requires.
 import collections
 import functools
+import gc
 import ipaddress
 import os
 import socket
@@ -688,6 +689,16 @@ def _systemctl_runner(module):
 
 
 def main():
+    # The module builds thousands of small acyclic containers: the cyclic garbage collector would
+    # only walk them again and again.
+    gc.disable()
+    try:
+        _run()
+    finally:
+        gc.enable()
+
+
+def _run():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     systemctl, reason = _systemctl_runner(module)
     try:

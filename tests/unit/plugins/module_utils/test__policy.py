@@ -4,13 +4,15 @@
 import copy
 
 import pytest
+from ansible_collections.portguard.hardening.plugins.module_utils._firewall_model import (
+    exposure,
+    parse_firewall,
+    parse_rich_rule,
+)
 from ansible_collections.portguard.hardening.plugins.module_utils._policy import (
     PolicyError,
     builtin_rules,
     evaluate,
-    exposure,
-    parse_firewall,
-    parse_rich_rule,
     reconcile,
     validate_policy,
 )

@@ -1,6 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """listening_facts end to end: a modelled rpcbind host, and the real kernel of the test machine."""
 
+import gc
 import json
 import os
 import socket
@@ -564,6 +565,7 @@ def test_main(real_sockets, capsys, check_mode):
     with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
         listening_facts.main()
     assert exit_info.value.code == 0
+    assert gc.isenabled()  # main() pauses the collector only while it runs
     result = json.loads(capsys.readouterr().out)
     assert result["changed"] is False
     sockets = result["ansible_facts"]["listening_sockets"]
