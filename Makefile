@@ -13,7 +13,7 @@ export ANSIBLE_CONFIG := $(ROOT)/lab/ansible.cfg
 # Scenarios run by `make molecule`, in order; override with SCENARIOS="smoke ...".
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: setup images demo lab-down test lint unit render build molecule bench clean
+.PHONY: setup images demo lab-down test lint unit render sanity build molecule bench clean
 
 setup:
 	@scripts/bootstrap.sh
@@ -38,6 +38,9 @@ unit: setup
 
 render: setup
 	@scripts/test.sh --only render
+
+sanity: setup
+	@scripts/test.sh --only sanity
 
 build: setup
 	@scripts/test.sh --only build

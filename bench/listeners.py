@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Scale benchmark: listening_facts against ss and community.general.listen_ports_facts.
 
 Builds a bounded lab of N listening sockets (TCP and UDP, 127.0.0.1 and ::1) spread over several
@@ -59,7 +58,7 @@ def hold(start, end, connections):
     for n in range(connections):
         server = tcp_listeners[n % min(len(tcp_listeners), 32)]
         client = socket.create_connection(server.getsockname()[:2])
-        accepted, _ = server.accept()
+        accepted, _peer = server.accept()
         keep.extend((client, accepted))
     sys.stdout.write("ready\n")
     sys.stdout.flush()
@@ -134,7 +133,7 @@ def measure_isolated(argv, env=None, timeout=None):
     os.close(write_fd)
     with os.fdopen(read_fd) as r:
         data = r.read()
-    _, status = os.waitpid(pid, 0)
+    _pid, status = os.waitpid(pid, 0)
     if status != 0 or not data:
         raise SystemExit("bench: measuring %s failed" % argv[0])
     return json.loads(data)
@@ -146,7 +145,7 @@ def rounds(repeat, commands):
     Returns {name: [(wall, cpu, rss, out), ...]} with one tuple per round.
     """
     runs = dict((name, []) for name, _argv, _env in commands)
-    for _ in range(repeat):
+    for _round in range(repeat):
         for name, argv, env in commands:
             runs[name].append(measure_isolated(argv, env))
     return runs
@@ -182,7 +181,9 @@ def ansible_env():
 def warm_up(commands):
     """Run each command once, untimed: bytecode caches written, files in the page cache."""
     for _name, argv, env in commands:
-        subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+        )
 
 
 def module_argv(name, args_file):
@@ -271,7 +272,7 @@ def report(rows, lpf_timeout):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--sizes", default="1000,4000,16000")
     parser.add_argument("--established", type=int, default=2000)
     parser.add_argument("--processes", type=int, default=8)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the project's checks in stages and ends with one summary line.
-#   scripts/test.sh [--only lint|unit|render|build|molecule] [SCENARIO...]
+#   scripts/test.sh [--only lint|unit|render|sanity|build|molecule] [SCENARIO...]
 # Expects the environment the Makefile exports (virtualenv on PATH, collection path, podman config).
 set -uo pipefail
 
@@ -53,6 +53,31 @@ render() {
   return $rc
 }
 
+sanity() {
+  # ansible-test sanity from the local environment, on a copy of the tree laid out the way
+  # ansible-test requires (ansible_collections/portguard/hardening).
+  local tmp dest rc=0 python_version pip_version cache
+  tmp=$(mktemp -d)
+  dest="$tmp/ansible_collections/portguard/hardening"
+  mkdir -p "$dest"
+  git ls-files -z --cached --others --exclude-standard \
+    | tar --null --ignore-failed-read -T - -cf - | tar -xf - -C "$dest"
+  python_version=$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  pip_version=$(python - <<'PY'
+import re, ansible_test._internal.python_requirements as r
+print(re.search(r"pip='([0-9.]+)'", open(r.__file__).read()).group(1))
+PY
+)
+  cache="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
+  if [ ! -s "$cache" ]; then
+    mkdir -p "$(dirname "$cache")"
+    cp "$root/scripts/get_pip_standin.py" "$cache"
+  fi
+  (cd "$dest" && ansible-test sanity --local --python "$python_version") || rc=$?
+  rm -rf "$tmp"
+  return $rc
+}
+
 build() {
   # The collection must build with ansible-galaxy, install from the tarball alone, and document
   # every module from there.
@@ -85,14 +110,15 @@ case "$only" in
   "" | lint) stage lint lint ;;&
   "" | unit) stage unit unit ;;&
   "" | render) stage render render ;;&
+  "" | sanity) stage sanity sanity ;;&
   "" | build) stage build build ;;&
   "" | molecule)
     "$root/lab/build-images.sh" || failed+=(images)
     for s in "${scenarios[@]}"; do stage "molecule-$s" run_molecule "$s"; done
     ;;
-  lint | unit | render | build) ;;
+  lint | unit | render | sanity | build) ;;
   *)
-    echo "test.sh: unknown stage '$only' (lint, unit, render, build, molecule)" >&2
+    echo "test.sh: unknown stage '$only' (lint, unit, render, sanity, build, molecule)" >&2
     exit 2
     ;;
 esac

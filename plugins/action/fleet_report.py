@@ -106,7 +106,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
-        _, args = self.validate_argument_spec(ARGUMENT_SPEC)
+        _validation, args = self.validate_argument_spec(ARGUMENT_SPEC)
         if not args["dir"]:
             raise AnsibleActionFail("dir: expected a directory path, got an empty string")
         try:

@@ -62,7 +62,7 @@ def resolve_services(names, read):
 
 
 def _port_sort_key(spec):
-    port, _, protocol = spec.partition("/")
+    port, _slash, protocol = spec.partition("/")
     return (int(port.split("-", 1)[0]) if port.split("-", 1)[0].isdigit() else 0, protocol, spec)
 
 

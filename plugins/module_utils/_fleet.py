@@ -155,9 +155,9 @@ _ALLOWED_CHECKS = (
 def _entry_errors(entry, checks, where):
     if not isinstance(entry, Mapping):
         return [f"{where}: expected a mapping, got {show(entry)}"]
-    missing = [key for key, required, _, _ in checks if required and key not in entry]
+    missing = [key for key, required, _test, _what in checks if required and key not in entry]
     errors = ["{}: missing {}".format(where, ", ".join(missing))] if missing else []
-    for key, _, test, what in checks:
+    for key, _required, test, what in checks:
         if key in entry and not test(entry[key]):
             errors.append(f"{where}.{key}: expected {what}, got {show(entry[key])}")
     return errors
@@ -406,7 +406,7 @@ def _columns(doc):
 def _rules(doc):
     """{rule id: (policy action, reason)} of every rule with a finding, in column order."""
     rules = {}
-    for _, _, finding in _findings_by_column(doc):
+    for _column, _host, finding in _findings_by_column(doc):
         if finding["rule"] not in rules:
             action = finding.get("policy_action") or finding["action"]
             rules[finding["rule"]] = (action, finding.get("reason") or "")
@@ -717,7 +717,7 @@ def _html_matrix(doc, anchors):
             )
             continue
         by_port = _groups(host["findings"], lambda f: (f["port"], f["protocol"]))
-        cells = [_html_cell(by_port.get(key, [])) for key, _ in columns]
+        cells = [_html_cell(by_port.get(key, [])) for key, _label in columns]
         allowed = _h(" ".join(_allowed_labels(host))) or "&ndash;"
         rows.append(
             '<tr class="host %s" data-host="%s" data-state="%s">%s%s<td class="allowed">%s</td>'

@@ -22,7 +22,7 @@ NFS_SERVER_UNITS = ("nfs-server.service", "nfs-kernel-server.service")
 def _port_item(value, field):
     """`22`, `"22"` or `"22/tcp"` -> {"port": 22, "protocol": "tcp"}."""
     text = str(value)
-    port, _, protocol = text.partition("/")
+    port, _slash, protocol = text.partition("/")
     protocol = protocol or "tcp"
     if isinstance(value, bool) or not port.isdigit() or not 1 <= int(port) <= 65535:
         raise ValueError("%s: %r is not a port (1-65535, optionally /tcp or /udp)" % (field, value))

@@ -222,7 +222,7 @@ def css_rules(css):
     for selectors, body in re.findall(r"([^{}]+)\{([^}]*)\}", css):
         declarations = {}
         for declaration in body.split(";"):
-            name, _, value = declaration.partition(":")
+            name, _colon, value = declaration.partition(":")
             if value.strip():
                 declarations[name.strip()] = " ".join(value.split())
         for selector in selectors.split(","):
@@ -320,7 +320,7 @@ def dominant(image, box, left=None, right=None):
     y1 = math.floor(box["y"] + box["h"]) - 1
     assert x1 - x0 >= 4 and y1 - y0 >= 4, f"box {box} is too small to read a colour from"
     region = image.crop((x0, y0, x1, y1))
-    _, colour = max(region.getcolors(region.width * region.height))
+    _count, colour = max(region.getcolors(region.width * region.height))
     return colour
 
 
@@ -482,7 +482,7 @@ def test_matrix_layout_matches_the_fleet(rendered):
     assert [row["host"] for row in layout["rows"]] == sorted(hosts())
     # Every cell was read from a screenshot, scrolled into view where the matrix scrolls.
     cells = set(
-        (row["host"], column) for row in layout["rows"] for column, _ in row_cells(layout, row)
+        (row["host"], column) for row in layout["rows"] for column, _cell in row_cells(layout, row)
     )
     assert set(rendered.colours) == cells
 

@@ -23,7 +23,7 @@ def test_baseline_file_is_readable_and_complete(host):
     assert ("udp", 111, "any", "rpcbind.service") in listeners
     assert ("tcp", 80, "any", "nginx.service") in listeners
     assert ("tcp", 22, "any", "ssh.service") in listeners
-    assert not any(port == 9999 for _, port, _, _ in listeners)
+    assert not any(port == 9999 for _protocol, port, _scope, _unit in listeners)
 
 
 @pytest.mark.parametrize("host", HOSTS)

@@ -17,7 +17,7 @@ _SS_PID = re.compile(r"pid=(\d+)")
 
 def _split_local(local):
     """`0.0.0.0:111`, `[::]:111`, `127.0.0.53%lo:53`, `*:22` -> (address, port)."""
-    address, _, port = local.rpartition(":")
+    address, _colon, port = local.rpartition(":")
     address = address.strip("[]").split("%", 1)[0]
     return address, int(port)
 

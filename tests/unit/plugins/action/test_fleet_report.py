@@ -82,7 +82,7 @@ def read(path):
 def listing(base):
     return sorted(
         os.path.relpath(os.path.join(d, name), base)
-        for d, _, names in os.walk(base)
+        for d, _dirs, names in os.walk(base)
         for name in names
     )
 

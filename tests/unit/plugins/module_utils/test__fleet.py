@@ -219,8 +219,8 @@ def test_tagged_ansible_values_become_plain():
     hosts["web2"]["report"]["findings"][0]["unit"] = tag.tag("rpcbind.service")
     doc = fleet_data(tag.tag(hosts), tag.tag(copy.deepcopy(RUN)))
     unit = doc["hosts"]["web2"]["findings"][0]["unit"]
-    assert type(unit) is str and unit == "rpcbind.service"
-    assert type(doc["hosts"]) is dict and type(doc["run"]) is dict
+    assert unit.__class__ is str and unit == "rpcbind.service"
+    assert doc["hosts"].__class__ is dict and doc["run"].__class__ is dict
 
 
 def test_a_failed_host_keeps_its_report():
@@ -702,7 +702,7 @@ def test_html_is_self_contained_and_escaped(doc):
         "b", "table", "thead", "tbody", "tr", "th", "td", "small", "a", "i", "section", "footer",
     }  # fmt: skip
     assert not re.search(r"https?:|//|url\(|@import|<link|src=", text.split("</style>")[1])
-    assert not re.search(r"https?:|url\(|@import", text.split("</style>")[0])
+    assert not re.search(r"https?:|url\(|@import", text.split("</style>", maxsplit=1)[0])
     for hostile in (HOSTILE_UNIT, HOSTILE_REASON, HOSTILE_NOTE):
         assert hostile in page.text
     assert '<script>alert("unit")</script>' not in text
@@ -854,7 +854,7 @@ def counts_from_html(text):
     hosts = {}
     for name, row in parse_page(text).rows.items():
         counts = dict((status, 0) for status in STATUSES)
-        for chip, _ in row["chips"]:
+        for chip, _title in row["chips"]:
             counts[chip[len("s-") :]] += 1
         hosts[name] = (row["state"], counts)
     return hosts

@@ -1823,8 +1823,13 @@ def test_without_baseline_nothing_is_drift():
     assert "drift" not in result["summary"]
 
 
-def judged_with_baseline(socket, rules=(), baseline=LAB_BASELINE, **kwargs):
-    """(kind, rule id, action, status or why) evaluate gave one socket with a baseline."""
+def judged_with_baseline(socket, rules=(), baseline=None, **kwargs):
+    """(kind, rule id, action, status or why) evaluate gave one socket with a baseline.
+
+    The baseline is LAB_BASELINE unless given.
+    """
+    if baseline is None:
+        baseline = LAB_BASELINE
     arguments = {"default_action": "report", "use_builtin": True, "context": lab_context()}
     arguments.update(kwargs)
     result = evaluate([socket], list(rules), baseline=baseline, **arguments)

@@ -171,7 +171,7 @@ def test_finding_lines(changes, line):
 
 def test_finding_lines_one_per_finding_in_order():
     lines = finding_lines([finding(**NGINX_V6), finding(), finding(status="kept", port=22)])
-    assert [line.split(" rule ")[0] for line in lines] == [
+    assert [line.split(" rule ", maxsplit=1)[0] for line in lines] == [
         "open       report   tcp [::]:80 (nginx.service)",
         "open       block    tcp 0.0.0.0:8080 (lab-admin.service)",
         "kept       block    tcp 0.0.0.0:22 (lab-admin.service)",

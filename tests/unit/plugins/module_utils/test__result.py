@@ -54,7 +54,7 @@ def _finish(capsys, args, finish):
 
 
 def test_same_document_as_exit_json(capsys):
-    code, core, _ = _finish(capsys, {"name": "db"}, lambda m: m.exit_json(**RESULT))
+    code, core, _text = _finish(capsys, {"name": "db"}, lambda m: m.exit_json(**RESULT))
     plain_code, plain, text = _finish(capsys, {"name": "db"}, lambda m: exit_plain(m, RESULT))
     assert (code, plain_code) == (0, 0)
     assert plain == core
@@ -64,7 +64,9 @@ def test_same_document_as_exit_json(capsys):
 
 
 def test_warnings_are_plain_strings(capsys):
-    code, plain, _ = _finish(capsys, {}, lambda m: exit_plain(m, RESULT, ["could not read pid 7"]))
+    code, plain, _text = _finish(
+        capsys, {}, lambda m: exit_plain(m, RESULT, ["could not read pid 7"])
+    )
     assert code == 0
     assert plain["warnings"] == ["could not read pid 7"]
     assert plain["ansible_facts"] == RESULT["ansible_facts"]
@@ -72,7 +74,9 @@ def test_warnings_are_plain_strings(capsys):
 
 def test_no_log_values_leave_it_to_exit_json(capsys):
     result = dict(RESULT, note="value s3cret-value here")
-    code, plain, _ = _finish(capsys, {"masked": "s3cret-value"}, lambda m: exit_plain(m, result))
+    code, plain, _text = _finish(
+        capsys, {"masked": "s3cret-value"}, lambda m: exit_plain(m, result)
+    )
     assert code == 0
     assert plain["note"] == "value ******** here"
     assert plain["invocation"]["module_args"]["masked"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
