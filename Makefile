@@ -1,6 +1,6 @@
 # portguard.hardening: every target sets up what it needs on a fresh Debian machine.
 #   make demo    bring up the lab fleet and run portguard against it
-#   make test    lint, unit tests, fleet.html render tests, collection build, Molecule scenarios
+#   make test    lint, unit, render, sanity, build, the version matrix, Molecule scenarios
 SHELL := /bin/bash
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 VENV := $(ROOT)/.venv
@@ -13,21 +13,26 @@ export ANSIBLE_CONFIG := $(ROOT)/lab/ansible.cfg
 # Scenarios run by `make molecule`, in order; override with SCENARIOS="smoke ...".
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: setup images demo lab-down test lint unit render sanity build molecule bench clean
+.PHONY: setup packages images demo lab-down test lint unit render sanity build matrix molecule bench clean
 
+# The virtualenv only: enough for lint, unit, sanity and build, without root.
 setup:
 	@scripts/bootstrap.sh
 
-images: setup
+# Debian packages for the lab, the render tests and the benchmarks (apt-get: root).
+packages:
+	@scripts/bootstrap.sh --packages
+
+images: packages
 	@lab/build-images.sh
 
 demo: images
 	@ansible-playbook lab/demo.yml -e demo_dir=$(ROOT)/.cache/demo
 
-lab-down: setup
+lab-down: packages
 	@ansible-playbook lab/fleet.yml -e lab_state=absent
 
-test: setup
+test: packages
 	@scripts/test.sh $(SCENARIOS)
 
 lint: setup
@@ -36,7 +41,7 @@ lint: setup
 unit: setup
 	@scripts/test.sh --only unit
 
-render: setup
+render: packages
 	@scripts/test.sh --only render
 
 sanity: setup
@@ -45,11 +50,15 @@ sanity: setup
 build: setup
 	@scripts/test.sh --only build
 
+# Every ansible-core minor the collection claims (tests/matrix/versions); MATRIX_ARGS="--only 2.16".
+matrix: images
+	@scripts/test.sh --only matrix
+
 molecule: images
 	@scripts/test.sh --only molecule $(SCENARIOS)
 
 # Scale benchmark (bench/listeners.py): BENCH_ARGS="--sizes 1000,4000 --repeat 3" to narrow it.
-bench: setup
+bench: packages
 	@python bench/listeners.py $(BENCH_ARGS)
 
 clean:

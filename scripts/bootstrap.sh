@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian machine for portguard: system packages, the pinned virtualenv, and the
-# checkout made visible to Ansible as portguard.hardening. Re-running it does nothing when nothing
+# Sets up a fresh Debian machine for portguard: the pinned virtualenv and the checkout made
+# visible to Ansible as portguard.hardening; with --packages also the Debian packages the lab,
+# the render tests and the benchmarks need (as root). Re-running it does nothing when nothing
 # changed.
+#   scripts/bootstrap.sh [--packages]
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv="$root/.venv"
+packages=false
+[ "${1:-}" = "--packages" ] && packages=true
 # chromium: the render tests (tests/render) look at fleet.html in it, headless.
 # time: GNU time, the benchmark's measure of each tool's peak memory.
 deb_packages=(podman runc debootstrap iproute2 slirp4netns uidmap fuse-overlayfs openssh-client
   chromium time)
 
 missing=()
+$packages || deb_packages=()
 for pkg in "${deb_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done

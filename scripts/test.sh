@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the project's checks in stages and ends with one summary line.
-#   scripts/test.sh [--only lint|unit|render|sanity|build|molecule] [SCENARIO...]
+#   scripts/test.sh [--only lint|unit|render|sanity|build|matrix|molecule] [SCENARIO...]
 # Expects the environment the Makefile exports (virtualenv on PATH, collection path, podman config).
 set -uo pipefail
 
@@ -101,6 +101,13 @@ build() {
   return $rc
 }
 
+matrix() {
+  # Every ansible-core minor of tests/matrix/versions; its Molecule rows need the lab images.
+  "$root/lab/build-images.sh" || return 1
+  # shellcheck disable=SC2086 # MATRIX_ARGS is a list of options
+  python "$root/scripts/matrix.py" ${MATRIX_ARGS:-}
+}
+
 run_molecule() {
   local scenario=$1
   molecule test --scenario-name "$scenario"
@@ -112,13 +119,14 @@ case "$only" in
   "" | render) stage render render ;;&
   "" | sanity) stage sanity sanity ;;&
   "" | build) stage build build ;;&
+  "" | matrix) stage matrix matrix ;;&
   "" | molecule)
     "$root/lab/build-images.sh" || failed+=(images)
     for s in "${scenarios[@]}"; do stage "molecule-$s" run_molecule "$s"; done
     ;;
-  lint | unit | render | sanity | build) ;;
+  lint | unit | render | sanity | build | matrix) ;;
   *)
-    echo "test.sh: unknown stage '$only' (lint, unit, render, sanity, build, molecule)" >&2
+    echo "test.sh: unknown stage '$only' (lint, unit, render, sanity, build, matrix, molecule)" >&2
     exit 2
     ;;
 esac

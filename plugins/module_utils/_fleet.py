@@ -245,7 +245,8 @@ def _plain(value):
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, str):
-        return str(value)
+        # Not str(value): before 2.19, AnsibleUnsafeText.__str__ returns the subclass itself.
+        return str.__str__(value)
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):

@@ -12,6 +12,10 @@ recorded no warning or deprecation of its own, neither step can change a result
 made of plain JSON types, so ``exit_plain`` writes the same JSON document with
 the standard library's encoder.  In every other case, and if the result turns
 out not to be plain JSON, it falls back to ``exit_json``.
+
+The shortcut is taken only on the ansible-core minors in ``PROVEN_MINORS``: the
+collection's version matrix runs the unit test that compares both documents on
+each of them.  On any other release, exit_json prints the result.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,7 +25,25 @@ __metaclass__ = type  # noqa: UP001 - ansible-test boilerplate
 import json
 import sys
 
-from ansible.module_utils.common.warnings import get_deprecations, get_warnings
+from ansible.module_utils.ansible_release import __version__ as _core_version
+
+try:  # ansible-core 2.19 and later
+    from ansible.module_utils.common.warnings import get_deprecations, get_warnings
+except ImportError:  # 2.16 to 2.18 keep plain lists behind these
+    from ansible.module_utils.common.warnings import (
+        get_deprecation_messages as get_deprecations,
+    )
+    from ansible.module_utils.common.warnings import (
+        get_warning_messages as get_warnings,
+    )
+
+# Keep in step with tests/matrix/versions: a minor is added here once its matrix row passes.
+PROVEN_MINORS = ("2.16", "2.17", "2.18", "2.19", "2.20", "2.21")
+
+
+def core_minor(version=None):
+    """'2.19' for '2.19.14' or '2.19.0rc1'; the running ansible-core's by default."""
+    return ".".join((version or _core_version).split(".")[:2])
 
 
 def plain_result(module, result, warnings):
@@ -30,6 +52,8 @@ def plain_result(module, result, warnings):
     ``warnings`` are plain strings; the controller accepts them in a result's
     ``warnings`` list, the form every ansible-core release understands.
     """
+    if core_minor() not in PROVEN_MINORS:
+        return None
     if module.no_log_values or get_warnings() or get_deprecations():
         return None
     document = dict(result)

@@ -210,14 +210,22 @@ def test_document_is_a_copy():
     assert hosts == sample_hosts()
 
 
-def test_tagged_ansible_values_become_plain():
-    # What the action gets from templating: str, dict and list subclasses carrying tags.
-    from ansible._internal._datatag._tags import Origin
+def _templated(value):
+    """value as templating hands it to an action: tagged (2.19 on) or marked unsafe (before)."""
+    try:
+        from ansible._internal._datatag._tags import Origin
+    except ImportError:
+        from ansible.utils.unsafe_proxy import wrap_var
 
-    tag = Origin(path="/play.yml", line_num=3)
+        return wrap_var(value)
+    return Origin(path="/play.yml", line_num=3).tag(value)
+
+
+def test_tagged_ansible_values_become_plain():
+    # What the action gets from templating: str, dict and list subclasses.
     hosts = sample_hosts()
-    hosts["web2"]["report"]["findings"][0]["unit"] = tag.tag("rpcbind.service")
-    doc = fleet_data(tag.tag(hosts), tag.tag(copy.deepcopy(RUN)))
+    hosts["web2"]["report"]["findings"][0]["unit"] = _templated("rpcbind.service")
+    doc = fleet_data(_templated(hosts), _templated(copy.deepcopy(RUN)))
     unit = doc["hosts"]["web2"]["findings"][0]["unit"]
     assert unit.__class__ is str and unit == "rpcbind.service"
     assert doc["hosts"].__class__ is dict and doc["run"].__class__ is dict

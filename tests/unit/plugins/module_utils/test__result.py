@@ -3,15 +3,30 @@
 """exit_plain prints what exit_json would, and leaves every other case to exit_json."""
 
 import json
+import os
 
 import pytest
-from ansible.module_utils import _internal as core_internal
+from ansible.module_utils.ansible_release import __version__ as core_version
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common import warnings as core_warnings
-from ansible.module_utils.testing import patch_module_args
+from ansible_collections.portguard.hardening.plugins.module_utils import _result
 from ansible_collections.portguard.hardening.plugins.module_utils._result import (
+    PROVEN_MINORS,
+    core_minor,
     exit_plain,
+    get_warnings,
     plain_result,
+)
+from module_args import patch_module_args
+
+try:  # ansible-core 2.19 and later
+    from ansible.module_utils import _internal as core_internal
+except ImportError:
+    core_internal = None
+
+
+MATRIX = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "matrix", "versions"
 )
 
 SPEC = dict(name=dict(type="str", default="web"), masked=dict(type="str", no_log=True))
@@ -37,7 +52,8 @@ def no_recorded_messages(monkeypatch):
     Tests that load controller code flip ansible-core into controller mode, where warnings go to
     the display instead: these tests run as a module on a managed host does.
     """
-    monkeypatch.setattr(core_internal, "is_controller", False)
+    if core_internal is not None:
+        monkeypatch.setattr(core_internal, "is_controller", False)
     monkeypatch.setattr(core_warnings, "_global_warnings", type(core_warnings._global_warnings)())
     monkeypatch.setattr(
         core_warnings, "_global_deprecations", type(core_warnings._global_deprecations)()
@@ -97,7 +113,7 @@ def test_a_warning_recorded_by_ansible_leaves_it_to_exit_json(capsys, monkeypatc
     assert calls == [RESULT]
     assert capsys.readouterr().out == ""
     # Our warning went through module.warn, after Ansible's own.
-    assert len(core_warnings.get_warnings()) == 2
+    assert len(get_warnings()) == 2
 
 
 @pytest.mark.parametrize(
@@ -110,3 +126,34 @@ def test_values_json_cannot_hold_leave_it_to_exit_json(value):
     assert plain_result(module, {"x": [1]}, []) == (
         '{"x": [1], "invocation": {"module_args": {"name": "web", "masked": null}}}'
     )
+
+
+def test_the_running_ansible_core_is_proven():
+    """The matrix runs this file on every minor it lists; each must be one the shortcut trusts."""
+    assert core_minor() in PROVEN_MINORS, core_version
+
+
+def test_proven_minors_are_the_matrix_rows():
+    with open(MATRIX) as f:
+        rows = [line.split()[0] for line in f if line.strip() and not line.startswith("#")]
+    assert tuple(core_minor(version) for version in rows) == PROVEN_MINORS
+
+
+@pytest.mark.parametrize(
+    "version, minor",
+    [("2.19.14", "2.19"), ("2.21.0rc1", "2.21"), ("2.16.0", "2.16"), ("3.0.0", "3.0")],
+)
+def test_core_minor(version, minor):
+    assert core_minor(version) == minor
+
+
+def test_an_unproven_release_leaves_it_to_exit_json(capsys, monkeypatch):
+    monkeypatch.setattr(_result, "_core_version", "2.99.1")
+    with patch_module_args({}):
+        module = AnsibleModule(argument_spec=SPEC)
+    assert plain_result(module, {"x": [1]}, []) is None
+    code, plain, _text = _finish(capsys, {"name": "db"}, lambda m: exit_plain(m, RESULT, ["w"]))
+    assert code == 0
+    assert plain["ansible_facts"] == RESULT["ansible_facts"]
+    # exit_json went through module.warn: plain strings before 2.19, summaries from 2.19 on.
+    assert [w if isinstance(w, str) else w["event"]["msg"] for w in plain["warnings"]] == ["w"]

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 import yaml
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.portguard.hardening.plugins.modules import firewalld_services
+from module_args import patch_module_args
 
 FIXTURES = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))),

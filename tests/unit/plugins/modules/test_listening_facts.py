@@ -10,7 +10,6 @@ import time
 
 import pytest
 import yaml
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.portguard.hardening.plugins.module_utils._owners import (
     parse_cgroup,
     read_process,
@@ -25,6 +24,7 @@ from ansible_collections.portguard.hardening.plugins.modules.listening_facts imp
     GatherError,
     gather,
 )
+from module_args import patch_module_args
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "module_utils", "fixtures")
 
