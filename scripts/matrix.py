@@ -45,7 +45,7 @@ HOST_TESTS = [
 HOST_PINS = ["pytest==8.3.5"]
 # Pins shared with the main virtualenv (requirements.txt) for what every row, or a Molecule row,
 # installs besides ansible-core and ansible.
-ROW_PACKAGES = ["pytest"]
+ROW_PACKAGES = ["pytest", "markdown-it-py"]
 MOLECULE_PACKAGES = ["molecule", "molecule-plugins[podman]", "pytest-testinfra"]
 MOLECULE_SCENARIO = "check"
 

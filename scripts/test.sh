@@ -90,12 +90,17 @@ build() {
     ansible-galaxy collection install --offline --no-deps --force -p "$tmp/installed" \
       "$tmp"/portguard-hardening-*.tar.gz
     test -f "$tmp/installed/ansible_collections/portguard/hardening/MANIFEST.json"
-    for module in plugins/modules/*.py; do
-      name=portguard.hardening.$(basename "$module" .py)
-      ansible-doc -t module "$name" >"$tmp/doc.txt"
-      grep -q "$name" "$tmp/doc.txt"
-    done
+    # Only what a user runs: anything outside these top-level entries is a development file.
+    if tar -tzf "$tmp"/portguard-hardening-*.tar.gz | sed 's|^\./||' | cut -d/ -f1 | sort -u \
+      | grep -vxE 'MANIFEST\.json|FILES\.json|COPYING|README\.md|meta|plugins|roles|playbooks|docs|changelogs'; then
+      echo "build: development files in the tarball (above); add them to galaxy.yml build_ignore"
+      exit 1
+    fi
+    "$root/scripts/check-docs.sh"
     ansible-galaxy collection list portguard.hardening
+    # The execution environment's build context, checked against galaxy.yml and the matrix.
+    ansible-builder create -f "$root/execution-environment.yml" -c "$tmp/ee" >/dev/null
+    python "$root/scripts/check_ee.py" "$tmp/ee"
   ) || rc=$?
   rm -rf "$tmp"
   return $rc
