@@ -46,6 +46,16 @@ def core_minor(version=None):
     return ".".join((version or _core_version).split(".")[:2])
 
 
+def _with_invocation():
+    """Whether exit_json adds the module arguments: always before 2.21, then on request."""
+    if tuple(int(p) for p in core_minor().split(".")) < (2, 21):
+        return True
+    from ansible.module_utils import basic
+
+    parsed = getattr(basic, "_PARSED_MODULE_ARGS", None) or {}
+    return bool(parsed.get("_ansible_inject_invocation", False))
+
+
 def plain_result(module, result, warnings):
     """The document exit_json would print for result, or None when only exit_json may print it.
 
@@ -57,7 +67,10 @@ def plain_result(module, result, warnings):
     if module.no_log_values or get_warnings() or get_deprecations():
         return None
     document = dict(result)
-    document.setdefault("invocation", {"module_args": module.params})
+    if _with_invocation():
+        document.setdefault("invocation", {"module_args": module.params})
+    else:
+        document.pop("invocation", None)
     if warnings:
         document["warnings"] = list(warnings)
     try:

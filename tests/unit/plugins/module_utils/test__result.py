@@ -25,6 +25,8 @@ except ImportError:
     core_internal = None
 
 
+# ansible-core 2.21 adds the module's arguments to its result only when the controller asks.
+INVOCATION_ALWAYS = tuple(int(p) for p in core_minor().split(".")) < (2, 21)
 MATRIX = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "matrix", "versions"
 )
@@ -52,7 +54,7 @@ def no_recorded_messages(monkeypatch):
     Tests that load controller code flip ansible-core into controller mode, where warnings go to
     the display instead: these tests run as a module on a managed host does.
     """
-    if core_internal is not None:
+    if hasattr(core_internal, "is_controller"):
         monkeypatch.setattr(core_internal, "is_controller", False)
     monkeypatch.setattr(core_warnings, "_global_warnings", type(core_warnings._global_warnings)())
     monkeypatch.setattr(
@@ -74,9 +76,21 @@ def test_same_document_as_exit_json(capsys):
     plain_code, plain, text = _finish(capsys, {"name": "db"}, lambda m: exit_plain(m, RESULT))
     assert (code, plain_code) == (0, 0)
     assert plain == core
-    assert plain["invocation"] == {"module_args": {"name": "db", "masked": None}}
+    if INVOCATION_ALWAYS:
+        assert plain["invocation"] == {"module_args": {"name": "db", "masked": None}}
+    else:
+        assert "invocation" not in plain
     # One line of JSON after a blank line, as exit_json prints it.
     assert text.startswith("\n{") and text.endswith("}\n") and text.count("\n") == 2
+
+
+@pytest.mark.skipif(INVOCATION_ALWAYS, reason="before 2.21 the invocation is always there")
+def test_invocation_when_the_controller_asks_for_it(capsys):
+    args = {"name": "db", "_ansible_inject_invocation": True}
+    _code, core, _text = _finish(capsys, args, lambda m: m.exit_json(**RESULT))
+    _code, plain, _text = _finish(capsys, args, lambda m: exit_plain(m, RESULT))
+    assert plain == core
+    assert plain["invocation"] == {"module_args": {"name": "db", "masked": None}}
 
 
 def test_warnings_are_plain_strings(capsys):
@@ -95,7 +109,9 @@ def test_no_log_values_leave_it_to_exit_json(capsys):
     )
     assert code == 0
     assert plain["note"] == "value ******** here"
-    assert plain["invocation"]["module_args"]["masked"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    if INVOCATION_ALWAYS:
+        masked = plain["invocation"]["module_args"]["masked"]
+        assert masked == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
 
 def test_a_warning_recorded_by_ansible_leaves_it_to_exit_json(capsys, monkeypatch):
@@ -123,8 +139,9 @@ def test_values_json_cannot_hold_leave_it_to_exit_json(value):
     with patch_module_args({}):
         module = AnsibleModule(argument_spec=SPEC)
     assert plain_result(module, {"x": value}, []) is None
+    invocation = ', "invocation": {"module_args": {"name": "web", "masked": null}}'
     assert plain_result(module, {"x": [1]}, []) == (
-        '{"x": [1], "invocation": {"module_args": {"name": "web", "masked": null}}}'
+        '{"x": [1]%s}' % (invocation if INVOCATION_ALWAYS else "")
     )
 
 
