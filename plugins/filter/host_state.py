@@ -8,10 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.portguard.hardening.plugins.module_utils._firewalld import (
-    firewall_view,
-    rich_rules,
-)
+from ansible_collections.portguard.hardening.plugins.module_utils._firewalld import firewall_view
 from ansible_collections.portguard.hardening.plugins.module_utils._hoststate import (
     management_ports,
     nfs_usage,
@@ -42,7 +39,6 @@ class FilterModule:
             "exposed_ports_service_ports": _service_ports,
             "exposed_ports_management_ports": _management_ports,
             "exposed_ports_nfs_usage": nfs_usage,
-            "exposed_ports_rich_rules": rich_rules,
             "exposed_ports_summary": summarize,
             "exposed_ports_lines": finding_lines,
             "exposed_ports_unremediated": unremediated,

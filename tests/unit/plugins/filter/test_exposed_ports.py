@@ -90,6 +90,9 @@ def test_evaluate_passes_everything_through():
         ("ssh", 22, "report", "kept"),
         ("builtin-admin", 8080, "block", "open"),
     ]
+    assert result["plan"]["rich_rules"] == [
+        'rule priority="-10" port port="8080" protocol="tcp" reject'
+    ]
     assert FILTERS["exposed_ports_evaluate"]([ADMIN], None, "allow", False)["allowed"] == [
         {
             "rule": "default",

@@ -40,7 +40,6 @@ def resolved(*names):
     [
         ("exposed_ports_firewall_view", _firewalld.firewall_view),
         ("exposed_ports_nfs_usage", _hoststate.nfs_usage),
-        ("exposed_ports_rich_rules", _firewalld.rich_rules),
         ("exposed_ports_summary", _report.summarize),
         ("exposed_ports_lines", _report.finding_lines),
         ("exposed_ports_unremediated", _report.unremediated),
@@ -56,7 +55,6 @@ def test_filter_names():
         "exposed_ports_lines",
         "exposed_ports_management_ports",
         "exposed_ports_nfs_usage",
-        "exposed_ports_rich_rules",
         "exposed_ports_service_ports",
         "exposed_ports_summary",
         "exposed_ports_unremediated",
