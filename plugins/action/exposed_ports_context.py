@@ -13,7 +13,10 @@ from ansible_collections.portguard.hardening.plugins.module_utils._hoststate imp
     READS,
     describe_host,
 )
-from ansible_collections.portguard.hardening.plugins.module_utils._values import PolicyError
+from ansible_collections.portguard.hardening.plugins.module_utils._values import (
+    PolicyError,
+    count_problems,
+)
 
 
 class ActionModule(ActionBase):
@@ -30,7 +33,6 @@ class ActionModule(ActionBase):
         try:
             context = describe_host(self._task.args)
         except PolicyError as exc:
-            count = "1 problem" if len(exc.errors) == 1 else "%d problems" % len(exc.errors)
-            raise AnsibleActionFail("%s: %s" % (count, "; ".join(exc.errors))) from None
+            raise AnsibleActionFail(count_problems(exc.errors)) from None
         result.update(changed=False, context=context)
         return result
