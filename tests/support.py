@@ -1,5 +1,5 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Builders the test suites share: role findings and a fleet_report action run."""
+"""Builders the test suites share: role findings and action plugin runs."""
 
 from types import SimpleNamespace
 
@@ -35,20 +35,29 @@ def finding(**fields):
     return entry
 
 
-def run_fleet_report(args, check_mode=False):
-    """fleet_report's ActionModule.run with the least of a task and connection ActionBase reads."""
+def run_action(name, args, check_mode=False):
+    """Action plugin NAME's ActionModule.run with the least of a task and connection ActionBase
+    reads; the connection has nothing to run a command or a module with."""
     # Imported here so that importing this module does not load controller code.
-    from ansible_collections.portguard.hardening.plugins.action.fleet_report import ActionModule
+    import importlib
 
+    module = importlib.import_module(
+        "ansible_collections.portguard.hardening.plugins.action." + name
+    )
     task = SimpleNamespace(
         args=args,
         async_val=0,
         check_mode=check_mode,
         diff=False,
-        action="portguard.hardening.fleet_report",
+        action="portguard.hardening." + name,
     )
     connection = SimpleNamespace(_shell=SimpleNamespace(tmpdir=None))
-    action = ActionModule(
+    action = module.ActionModule(
         task, connection, play_context=None, loader=None, templar=None, shared_loader_obj=None
     )
     return action.run(task_vars={})
+
+
+def run_fleet_report(args, check_mode=False):
+    """fleet_report's ActionModule.run."""
+    return run_action("fleet_report", args, check_mode)

@@ -23,11 +23,11 @@ from ansible_collections.portguard.hardening.plugins.module_utils._policy import
     reconcile,
     validate_policy,
 )
+from ansible_collections.portguard.hardening.plugins.module_utils._values import count_problems
 
 
 def _failure(name, errors):
-    count = "1 problem" if len(errors) == 1 else f"{len(errors)} problems"
-    return AnsibleFilterError("{}: {}: {}".format(name, count, "; ".join(errors)))
+    return AnsibleFilterError(f"{name}: {count_problems(errors)}")
 
 
 def exposed_ports_validate(rules, default_action="report"):

@@ -29,11 +29,14 @@ from ansible_collections.portguard.hardening.plugins.module_utils._firewall_mode
 from ansible_collections.portguard.hardening.plugins.module_utils._report import (
     STATUSES,
     finding_lines,
+    findings_errors,
     summarize,
 )
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
     is_int,
     is_name,
+    list_errors,
+    optional_str,
     show,
 )
 
@@ -117,59 +120,13 @@ def _run_errors(run):
     return errors
 
 
-def _optional_str(value):
-    return value is None or isinstance(value, str)
-
-
-def _optional_str_list(value):
-    return value is None or (
-        isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
-    )
-
-
-# (key, required, test, what the value should be) for the keys the views read.
-_FINDING_CHECKS = (
-    ("rule", True, is_name, "a rule id"),
-    ("protocol", True, is_name, "a protocol"),
-    ("address", True, is_name, "an address"),
-    ("port", True, lambda v: is_int(v) and 0 < v < 65536, "a port (1-65535)"),
-    ("action", True, is_name, "an action"),
-    ("status", True, lambda v: v in STATUSES, "one of " + ", ".join(STATUSES)),
-    ("family", False, _optional_str, "a string or null"),
-    ("reason", False, _optional_str, "a string or null"),
-    ("note", False, _optional_str, "a string or null"),
-    ("unit", False, _optional_str, "a string or null"),
-    ("interface", False, _optional_str, "a string or null"),
-    ("policy_action", False, _optional_str, "a string or null"),
-    ("processes", False, _optional_str_list, "a list of strings"),
-    ("activated_by", False, _optional_str_list, "a list of strings"),
-)
+# What the views read of an allowed listener, as in _report.FINDING_CHECKS.
 _ALLOWED_CHECKS = (
     ("protocol", True, is_name, "a protocol"),
     ("port", True, lambda v: is_int(v) and 0 < v < 65536, "a port (1-65535)"),
-    ("unit", False, _optional_str, "a string or null"),
-    ("rule", False, _optional_str, "a string or null"),
+    ("unit", False, optional_str, "a string or null"),
+    ("rule", False, optional_str, "a string or null"),
 )
-
-
-def _entry_errors(entry, checks, where):
-    if not isinstance(entry, Mapping):
-        return [f"{where}: expected a mapping, got {show(entry)}"]
-    missing = [key for key, required, _test, _what in checks if required and key not in entry]
-    errors = ["{}: missing {}".format(where, ", ".join(missing))] if missing else []
-    for key, _required, test, what in checks:
-        if key in entry and not test(entry[key]):
-            errors.append(f"{where}.{key}: expected {what}, got {show(entry[key])}")
-    return errors
-
-
-def _list_errors(items, checks, where):
-    if not isinstance(items, (list, tuple)):
-        return [f"{where}: expected a list, got {show(items)}"]
-    errors = []
-    for index, item in enumerate(items):
-        errors.extend(_entry_errors(item, checks, f"{where}[{index}]"))
-    return errors
 
 
 def _report_errors(report, name, where):
@@ -181,9 +138,9 @@ def _report_errors(report, name, where):
     errors = []
     if "host" in report and report["host"] != name:
         errors.append(f"{where}.host: {show(report['host'])} is another host's report")
-    errors.extend(_list_errors(report["findings"], _FINDING_CHECKS, where + ".findings"))
+    errors.extend(findings_errors(report["findings"], where + ".findings"))
     if report.get("allowed") is not None:
-        errors.extend(_list_errors(report["allowed"], _ALLOWED_CHECKS, where + ".allowed"))
+        errors.extend(list_errors(report["allowed"], _ALLOWED_CHECKS, where + ".allowed"))
     if report.get("firewall") is not None:
         errors.extend(_choice(report["firewall"], FIREWALL_STATES, where + ".firewall"))
     for key in ("nfs_in_use", "check_mode"):
@@ -202,7 +159,7 @@ def _host_errors(name, entry):
     if "state" in entry:
         errors.extend(_choice(entry["state"], HOST_STATES, where + ".state"))
     error = entry.get("error")
-    if not _optional_str(error):
+    if not optional_str(error):
         errors.append(f"{where}.error: expected a message or null, got {show(error)}")
     elif error and entry.get("state") == "ok":
         errors.append(f"{where}.error: an ok host has no error, got {show(error)}")

@@ -35,6 +35,7 @@ from ansible_collections.portguard.hardening.plugins.module_utils._firewall_mode
     exposure,
     parse_firewall,
 )
+from ansible_collections.portguard.hardening.plugins.module_utils._firewalld import rich_rules
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
     PolicyError,
     is_list,
@@ -1021,7 +1022,7 @@ def _plan(findings, allowed, ctx, notes):
         [f for f in open_findings if f["action"] == "disable"], ctx["socket_units"]
     )
     notes.extend(_collateral_notes(disable_units, findings, allowed))
-    return {
+    plan = {
         "disable_units": disable_units,
         "firewall_block": [
             {"port": port, "protocol": protocol, "rules": sorted(block[(port, protocol)]["rules"])}
@@ -1041,6 +1042,9 @@ def _plan(findings, allowed, ctx, notes):
             for port, protocol in sorted(to_open)
         ],
     }
+    # The firewall step applies these as they are, so the role writes no rule in Jinja.
+    plan["rich_rules"] = rich_rules(plan)
+    return plan
 
 
 # ---------------------------------------------------------------------------

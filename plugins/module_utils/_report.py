@@ -7,7 +7,37 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.portguard.hardening.plugins.module_utils._values import (
+    is_int,
+    is_name,
+    list_errors,
+    optional_str,
+    optional_str_list,
+)
+
 STATUSES = ("open", "remediated", "kept", "failed")
+# (key, required, test, what the value should be) for the keys a report of findings reads.
+FINDING_CHECKS = (
+    ("rule", True, is_name, "a rule id"),
+    ("protocol", True, is_name, "a protocol"),
+    ("address", True, is_name, "an address"),
+    ("port", True, lambda v: is_int(v) and 0 < v < 65536, "a port (1-65535)"),
+    ("action", True, is_name, "an action"),
+    ("status", True, lambda v: v in STATUSES, "one of " + ", ".join(STATUSES)),
+    ("family", False, optional_str, "a string or null"),
+    ("reason", False, optional_str, "a string or null"),
+    ("note", False, optional_str, "a string or null"),
+    ("unit", False, optional_str, "a string or null"),
+    ("interface", False, optional_str, "a string or null"),
+    ("policy_action", False, optional_str, "a string or null"),
+    ("processes", False, optional_str_list, "a list of strings"),
+    ("activated_by", False, optional_str_list, "a list of strings"),
+)
+
+
+def findings_errors(findings, where="findings"):
+    """Every problem with a list of the role's findings, each naming its entry; [] if none."""
+    return list_errors(findings, FINDING_CHECKS, where)
 
 
 def summarize(findings):

@@ -54,3 +54,41 @@ def is_list(value):
 def is_int(value):
     """An int that is not a bool (YAML's `true` must never count as 1)."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def optional_str(value):
+    return value is None or isinstance(value, str)
+
+
+def optional_str_list(value):
+    return value is None or (
+        isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+    )
+
+
+def entry_errors(entry, checks, where):
+    """Problems of one mapping against (key, required, test, what it should be) checks."""
+    if not isinstance(entry, Mapping):
+        return [f"{where}: expected a mapping, got {show(entry)}"]
+    missing = [key for key, required, _test, _what in checks if required and key not in entry]
+    errors = ["{}: missing {}".format(where, ", ".join(missing))] if missing else []
+    for key, _required, test, what in checks:
+        if key in entry and not test(entry[key]):
+            errors.append(f"{where}.{key}: expected {what}, got {show(entry[key])}")
+    return errors
+
+
+def list_errors(items, checks, where):
+    """Problems of a list of mappings, each named where[N]."""
+    if not isinstance(items, (list, tuple)):
+        return [f"{where}: expected a list, got {show(items)}"]
+    errors = []
+    for index, item in enumerate(items):
+        errors.extend(entry_errors(item, checks, f"{where}[{index}]"))
+    return errors
+
+
+def count_problems(errors):
+    """Bad input as every plugin reports it: `1 problem: ...` or `N problems: ...; ...`."""
+    count = "1 problem" if len(errors) == 1 else f"{len(errors)} problems"
+    return "{}: {}".format(count, "; ".join(errors))

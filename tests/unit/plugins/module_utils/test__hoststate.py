@@ -1,11 +1,18 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the role reads about a host besides its sockets: management ports and NFS use."""
+"""What the role reads about a host besides its sockets: management ports, NFS use, services."""
+
+import os
 
 import pytest
+from ansible_collections.portguard.hardening.plugins.module_utils._firewalld import (
+    resolve_services,
+)
 from ansible_collections.portguard.hardening.plugins.module_utils._hoststate import (
     management_ports,
     nfs_usage,
+    service_ports,
 )
+from ansible_collections.portguard.hardening.plugins.module_utils._values import PolicyError
 
 
 def tcp(port):
@@ -80,36 +87,31 @@ def test_management_ports_extra(connection, ssh_connection, extra, expected):
     [
         (
             [0],
-            "exposed_ports_management_ports[0]: 0 is not a port (1-65535, optionally /tcp or /udp)",
+            "management_ports[0]: 0 is not a port (1-65535, optionally /tcp or /udp)",
         ),
         (
             [22, 70000],
-            "exposed_ports_management_ports[1]: 70000 is not a port "
-            "(1-65535, optionally /tcp or /udp)",
+            "management_ports[1]: 70000 is not a port (1-65535, optionally /tcp or /udp)",
         ),
         (
             [22, "53/udp", "22/sctp"],
-            "exposed_ports_management_ports[2]: '22/sctp' has an unknown protocol (tcp or udp)",
+            "management_ports[2]: '22/sctp' has an unknown protocol (tcp or udp)",
         ),
         (
             [True],
-            "exposed_ports_management_ports[0]: True is not a port "
-            "(1-65535, optionally /tcp or /udp)",
+            "management_ports[0]: True is not a port (1-65535, optionally /tcp or /udp)",
         ),
         (
             ["abc"],
-            "exposed_ports_management_ports[0]: 'abc' is not a port "
-            "(1-65535, optionally /tcp or /udp)",
+            "management_ports[0]: 'abc' is not a port (1-65535, optionally /tcp or /udp)",
         ),
         (
             ["65536/udp"],
-            "exposed_ports_management_ports[0]: '65536/udp' is not a port "
-            "(1-65535, optionally /tcp or /udp)",
+            "management_ports[0]: '65536/udp' is not a port (1-65535, optionally /tcp or /udp)",
         ),
         (
             ["-1"],
-            "exposed_ports_management_ports[0]: '-1' is not a port "
-            "(1-65535, optionally /tcp or /udp)",
+            "management_ports[0]: '-1' is not a port (1-65535, optionally /tcp or /udp)",
         ),
     ],
 )
@@ -117,6 +119,16 @@ def test_management_ports_bad_extra(extra, message):
     with pytest.raises(ValueError) as raised:
         management_ports("ssh", SSH_CONNECTION, None, extra)
     assert str(raised.value) == message
+
+
+def test_management_ports_lists_every_bad_port_under_the_callers_name():
+    with pytest.raises(PolicyError) as raised:
+        management_ports("ssh", None, "two", [22, "x", "1/sctp"], field="extra")
+    assert raised.value.errors == [
+        "ansible_port: 'two' is not a port (1-65535, optionally /tcp or /udp)",
+        "extra[1]: 'x' is not a port (1-65535, optionally /tcp or /udp)",
+        "extra[2]: '1/sctp' has an unknown protocol (tcp or udp)",
+    ]
 
 
 def test_management_ports_bad_ansible_port():
@@ -277,3 +289,43 @@ MOUNT_NFS3 = (
 )
 def test_nfs_usage(services, exports, mounts, expected):
     assert nfs_usage(services, exports, mounts) == expected
+
+
+# ---------------------------------------------------------------------------
+# service_ports
+
+FIREWALLD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "firewalld")
+
+
+def resolved(*names):
+    """firewalld_services' `services` for these services, read from the captures."""
+
+    def read(name):
+        with open(os.path.join(FIREWALLD, "info-service-%s.txt" % name)) as f:
+            return f.read()
+
+    return resolve_services(names, read)[0]
+
+
+@pytest.mark.parametrize(
+    "services,expected",
+    [
+        pytest.param(None, {}, id="none"),
+        pytest.param({}, {}, id="no-services"),
+        pytest.param(
+            resolved("dhcpv6-client", "mdns", "samba", "ssh"),
+            {
+                "dhcpv6-client": ["546/udp"],
+                "mdns": ["5353/udp"],
+                "netbios-ns": ["137/udp"],
+                # samba opens the ports of samba-client and of netbios-ns, which it includes.
+                "samba": ["137/udp", "138/udp", "139/tcp", "445/tcp"],
+                "samba-client": ["137/udp", "138/udp"],
+                "ssh": ["22/tcp"],
+            },
+            id="captures",
+        ),
+    ],
+)
+def test_service_ports(services, expected):
+    assert service_ports(services) == expected

@@ -666,6 +666,10 @@ def test_lab_host_firewalld_stopped():
             {"port": 22, "protocol": "tcp", "why": "management"},
             {"port": 80, "protocol": "tcp", "why": "report"},
         ],
+        "rich_rules": [
+            'rule priority="-10" port port="8080" protocol="tcp" reject',
+            'rule priority="-10" port port="11211" protocol="tcp" reject',
+        ],
     }
     assert result["summary"] == {
         "open": 8,
@@ -702,6 +706,7 @@ def test_lab_host_firewalld_running():
             {"port": 22, "protocol": "tcp", "why": "management"},
             {"port": 80, "protocol": "tcp", "why": "report"},
         ],
+        "rich_rules": [],
     }
     assert result["summary"]["open"] == 2
     assert result["summary"]["compliant"] == 8
@@ -1302,6 +1307,15 @@ def test_restrict_plan_when_exposed_to_everyone():
         {"port": 11211, "protocol": "tcp", "sources": ["10.0.0.0/8", "192.0.2.7"], "rules": ["mc"]}
     ]
     assert [b["port"] for b in result["plan"]["firewall_block"]] == [8080]
+    # Accepts for the admitted sources, then the rejects of the blocked and restricted ports.
+    assert result["plan"]["rich_rules"] == [
+        'rule family="ipv4" priority="-20" source address="10.0.0.0/8" port port="11211" '
+        'protocol="tcp" accept',
+        'rule family="ipv4" priority="-20" source address="192.0.2.7" port port="11211" '
+        'protocol="tcp" accept',
+        'rule priority="-10" port port="8080" protocol="tcp" reject',
+        'rule priority="-10" port port="11211" protocol="tcp" reject',
+    ]
 
 
 @pytest.mark.parametrize(
