@@ -43,6 +43,12 @@ def terminal_safe(value):
     return _UNSAFE.sub(_visible, text)
 
 
+def terminal_lines(value):
+    """terminal_safe, line by line: the line breaks of a message stay line breaks."""
+    text = "" if value is None else str(value)
+    return "\n".join(terminal_safe(line) for line in text.split("\n"))
+
+
 def markdown_text(value):
     """Inline Markdown that renders as terminal_safe(value): no markup, one line."""
     return _MARKDOWN.sub(r"\\\1", terminal_safe(value))

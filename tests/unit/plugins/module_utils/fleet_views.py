@@ -5,6 +5,7 @@ import copy
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
+import pytest
 import support
 from ansible_collections.portguard.hardening.plugins.module_utils._fleet import fleet_data
 from markdown_it import MarkdownIt
@@ -125,6 +126,38 @@ def sample_hosts():
 
 def sample_doc():
     return fleet_data(sample_hosts(), copy.deepcopy(RUN))
+
+
+# Names a process or unit on a managed host could carry (and host names an inventory could).
+HOSTILE_NAMES = [
+    pytest.param("\x1b]0;title\x07", id="osc-window-title"),
+    pytest.param("\x1b[2J\x9b2J", id="csi-clear-screen"),
+    pytest.param("[a](//evil.io)", id="link"),
+    pytest.param("![t](http:x).service", id="image"),
+    pytest.param("<img src=x onerror=alert(1)>", id="html"),
+    pytest.param("&lt;b&gt; &#x1b;", id="entities"),
+    pytest.param("x' 'sshd.service", id="quoted-split"),
+    pytest.param("a|b\\|c", id="pipes"),
+    pytest.param("`rm -rf /` ``x``", id="backticks"),
+    pytest.param("*em* _u_ **b** ~~s~~", id="emphasis"),
+    pytest.param("# head #", id="heading"),
+    pytest.param("new\nline\tand\rmore", id="line-breaks"),
+    pytest.param("evil\u202ecivres.x", id="bidi-override"),
+    pytest.param("\ufffd\ufffdbad", id="not-utf8-comm"),
+]
+# What a terminal acts on; none of it may be in a report but fleet.json.
+RAW_CONTROLS = set(chr(c) for c in range(0x20)) | set(chr(c) for c in range(0x7F, 0xA0))
+RAW_CONTROLS |= set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def hostile_fleet(name):
+    """A fleet where name is a host, a unit, a process, a rule, a note, a reason and an error."""
+    by_unit = finding(unit=name, rule=name, reason=name, note=name, activated_by=[name])
+    by_process = finding(unit=None, processes=[name], port=8080, rule="web", reason="r")
+    return {
+        name: {"state": "ok", "error": None, "report": report(name, [by_unit, by_process])},
+        "down": {"state": "unreachable", "report": None, "error": name},
+    }
 
 
 # ---------------------------------------------------------------------------

@@ -4,17 +4,24 @@
 import re
 
 import pytest
+from ansible_collections.portguard.hardening.plugins.module_utils._encode import (
+    terminal_lines,
+    terminal_safe,
+)
 from ansible_collections.portguard.hardening.plugins.module_utils._fleet import (
     fleet_data,
     render_html,
 )
 from fleet_views import (
+    HOSTILE_NAMES,
     HOSTILE_NOTE,
     HOSTILE_REASON,
     HOSTILE_UNIT,
+    RAW_CONTROLS,
     RPC_REASON,
     RUN,
     SSH_ERROR,
+    hostile_fleet,
     parse_page,
     sample_doc,
     sample_hosts,
@@ -51,14 +58,17 @@ def test_html_matrix(doc):
     ]
 
 
+PAGE_TAGS = {
+    "html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "span", "p", "div",
+    "b", "table", "thead", "tbody", "tr", "th", "td", "small", "a", "i", "section", "footer",
+}  # fmt: skip
+
+
 def test_html_is_self_contained_and_escaped(doc):
     text = render_html(doc)
     page = parse_page(text)
     assert "script" not in page.tags
-    assert set(page.tags) <= {
-        "html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "span", "p", "div",
-        "b", "table", "thead", "tbody", "tr", "th", "td", "small", "a", "i", "section", "footer",
-    }  # fmt: skip
+    assert set(page.tags) <= PAGE_TAGS
     assert not re.search(r"https?:|//|url\(|@import|<link|src=", text.split("</style>")[1])
     assert not re.search(r"https?:|url\(|@import", text.split("</style>", maxsplit=1)[0])
     for hostile in (HOSTILE_UNIT, HOSTILE_REASON, HOSTILE_NOTE):
@@ -95,3 +105,21 @@ def test_html_mixed_cell_takes_the_worst_status():
 
 
 # ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_html_shows_host_names_as_text(name):
+    text = render_html(fleet_data(hostile_fleet(name), RUN))
+    assert set(text) & RAW_CONTROLS == {"\n"}
+    page = parse_page(text)
+    assert set(page.tags) <= PAGE_TAGS
+    assert page.tags.count("a") == 2  # the two host names in the matrix, linking to their section
+    shown = terminal_safe(name)
+    assert sorted(page.rows) == sorted([shown, "down"])
+    # The down host's error keeps its line breaks; every other control is written out.
+    assert page.rows["down"]["error"] == terminal_lines(name)
+    assert [title for _status, title in page.rows[shown]["chips"]] == [
+        "open: 111/tcp on 0.0.0.0 (%s), disable" % shown,
+        "open: 8080/tcp on 0.0.0.0 (%s), disable" % shown,
+    ]
+    assert page.text.count(shown) >= 5

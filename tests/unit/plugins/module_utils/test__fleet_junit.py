@@ -2,17 +2,24 @@
 """junit.xml: the test cases, their outcomes and texts, and that it always parses."""
 
 import pytest
+from ansible_collections.portguard.hardening.plugins.module_utils._encode import (
+    terminal_lines,
+    terminal_safe,
+)
 from ansible_collections.portguard.hardening.plugins.module_utils._fleet import (
     fleet_data,
     render_junit,
 )
 from fleet_views import (
+    HOSTILE_NAMES,
     HOSTILE_NOTE,
     HOSTILE_REASON,
     HOSTILE_UNIT,
+    RAW_CONTROLS,
     RPC_REASON,
     RUN,
     SSH_ERROR,
+    hostile_fleet,
     junit_cases,
     parse_xml,
     report,
@@ -83,7 +90,8 @@ def test_junit_failed_findings_failed_hosts_and_clean_hosts():
     hosts["db1"]["error"] = "bell \x07 and nul \x00"
     suite, cases = junit_cases(render_junit(fleet_data(hosts, RUN)))
     assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("7", "2", "2")
-    assert cases[0][2] == [("error", "unreachable", "unreachable: bell \ufffd and nul \ufffd")]
+    # XML 1.0 cannot carry these at all: written out, as on the terminal.
+    assert cases[0][2] == [("error", "unreachable", "unreachable: bell \\x07 and nul \\x00")]
     assert cases[1:4] == [
         (
             "web1",
@@ -107,3 +115,31 @@ def test_junit_failed_findings_failed_hosts_and_clean_hosts():
 
 
 # ---------------------------------------------------------------------------
+
+
+# Everything XML 1.0 cannot carry, and what a terminal acts on.
+UNCARRIABLE = "".join(chr(c) for c in range(0x20)) + "\x7f\x85\x9b\ud800\udfff\ufffe\uffff"
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES + [pytest.param(UNCARRIABLE, id="not-xml")])
+def test_junit_parses_and_shows_host_names_as_text(name):
+    text = render_junit(fleet_data(hostile_fleet(name), RUN))
+    # It parses (a lone surrogate would not even encode), with no raw control but line breaks.
+    suite = parse_xml(text)
+    assert set(text) & RAW_CONTROLS <= {"\n"}
+    shown = terminal_safe(name)
+    cases = {}
+    for case in suite.findall("testcase"):
+        outcomes = [(o.tag, o.get("message"), o.text) for o in case]
+        cases.setdefault(case.get("classname"), []).append((case.get("name"), outcomes))
+    assert sorted(cases) == sorted([shown, "down"])
+    error = ("error", "unreachable: " + shown, terminal_lines(name))
+    assert cases["down"] == [("down reachable", [error])]
+    (by_unit, by_process) = cases[shown]
+    assert by_unit[0] == shown + " 111/tcp"
+    ((tag, message, body),) = by_unit[1]
+    assert tag == "failure"
+    assert message == "111/tcp open on 0.0.0.0 (%s): disable; %s" % (shown, shown)
+    assert body.startswith("open       disable  tcp 0.0.0.0:111 (%s) rule %s: " % (shown, shown))
+    assert by_process[0] == "web 8080/tcp"
+    assert by_process[1][0][1] == "8080/tcp open on 0.0.0.0 (%s): disable" % shown

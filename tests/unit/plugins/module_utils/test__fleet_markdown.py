@@ -1,16 +1,22 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """fleet.md: its text, its tables as a renderer reads them, and hostile names in it."""
 
+import re
+
 import pytest
+from ansible_collections.portguard.hardening.plugins.module_utils._encode import terminal_safe
 from ansible_collections.portguard.hardening.plugins.module_utils._fleet import (
     fleet_data,
     render_markdown,
 )
 from fleet_views import (
+    HOSTILE_NAMES,
     HOSTILE_NOTE,
     HOSTILE_REASON,
     HOSTILE_UNIT,
+    RAW_CONTROLS,
     RUN,
+    hostile_fleet,
     markdown_tables,
     report,
     sample_doc,
@@ -65,16 +71,16 @@ firewall stopped; NFS not in use.
 rpcbind tells anyone which RPC services run. |
 | open | 111/tcp | :: | rpcbind.service | disable | builtin-rpcbind | \
 rpcbind tells anyone which RPC services run. |
-| kept | 2222/tcp | 0.0.0.0 | \\<script>alert("unit")\\</script>\\|ü.service | \
+| kept | 2222/tcp | 0.0.0.0 | \\<script\\>alert("unit")\\</script\\>\\|ü.service | \
 report (policy: block) | ssh-alt | serves the connection Ansible is using; \
-'single' "double" \\| pipe \\<b>ö\\</b> |
+'single' "double" \\| pipe \\<b\\>ö\\</b\\> |
 
 ## Rules
 
 | rule | action | reason |
 | --- | --- | --- |
 | builtin-rpcbind | disable | rpcbind tells anyone which RPC services run. |
-| ssh-alt | block | Management \\<script>alert(1)\\</script> \\| never close it — ü |
+| ssh-alt | block | Management \\<script\\>alert(1)\\</script\\> \\| never close it — ü |
 | builtin-admin | block | Admin consoles are not for the internet. |
 """
 
@@ -132,3 +138,55 @@ def test_markdown_host_without_findings():
 
 
 # ---------------------------------------------------------------------------
+# Hostile names: text, never markup
+
+
+def _text(token):
+    return "".join(child.content for child in token.children)
+
+
+def _bold(inline):
+    """The text of every strong emphasis, in order."""
+    texts = []
+    for token in inline:
+        inside = None
+        for child in token.children:
+            if child.type == "strong_open":
+                inside = ""
+            elif child.type == "strong_close":
+                texts.append(inside)
+                inside = None
+            elif inside is not None:
+                inside += child.content
+    return texts
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_markdown_renders_host_names_as_text(name):
+    text = render_markdown(fleet_data(hostile_fleet(name), RUN))
+    assert set(text) & RAW_CONTROLS == {"\n"}
+    tokens = MarkdownIt("commonmark").enable(["table", "strikethrough"]).parse(text)
+    assert [t.type for t in tokens if t.type.startswith("html")] == []
+    inline = [t for t in tokens if t.type == "inline"]
+    kinds = set(child.type for t in inline for child in t.children)
+    assert kinds == {"text", "strong_open", "strong_close"}
+    # The only emphasis is the report's own: the verdict, the totals and the down host's state.
+    assert _bold(inline) == [
+        "Action needed: 2 findings open on 1 host; 1 host unreachable.",
+        "total",
+        "unreachable",
+    ]
+    # A reader sees the name with its control characters written out; in sentences (a note, a
+    # reason, an error) line breaks read as spaces.
+    shown = terminal_safe(name)
+    sentence = terminal_safe(re.sub("[ \t\n\r\f\v]+", " ", name).strip())
+    headings = [_text(tokens[i + 1]) for i, t in enumerate(tokens) if t.type == "heading_open"]
+    assert sorted(headings[1:]) == sorted([shown, "down", "Rules"])
+    hosts, findings, rules = markdown_tables(text)
+    assert sorted(row[0] for row in hosts[1:-1]) == sorted([shown, "down"])
+    assert findings[1:] == [
+        ["open", "111/tcp", "0.0.0.0", shown, "disable", shown, sentence],
+        ["open", "8080/tcp", "0.0.0.0", shown, "disable", "web", "r"],
+    ]
+    assert rules[1:] == [[shown, "disable", sentence], ["web", "disable", "r"]]
+    assert "unreachable: " + sentence in [_text(t) for t in inline]
