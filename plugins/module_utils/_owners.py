@@ -28,18 +28,27 @@ _OTHER_UNIT_SUFFIXES = (".mount", ".swap")
 _VANISHED_ERRNOS = (errno.ENOENT, errno.ESRCH)
 
 
-def decode_exact(raw):
-    """Kernel bytes to text that is both exact and JSON-safe.
+def decode_text(raw):
+    """Kernel bytes as text, each byte that is not UTF-8 replaced with U+FFFD.
 
-    Valid UTF-8 is decoded as is (newlines, quotes and all).  Anything else is
-    decoded with 'backslashreplace', so each undecodable byte becomes the four
-    characters ``\\xNN``; surrogateescape would give lone surrogates, which
-    cannot be serialised to JSON.
+    Not exact; for text only parsed here (status, cgroup): a unit name with U+FFFD in
+    it matches no systemd unit name, where ``\\xff`` would read like systemd's own escapes.
+    """
+    return raw.decode("utf-8", "replace")
+
+
+def decode_name(raw):
+    """(text, raw hex) of kernel bytes that name something: exact, and JSON-safe.
+
+    Valid UTF-8 is decoded as is (newlines, quotes and all) and raw hex is None.
+    Otherwise each byte that is not UTF-8 becomes U+FFFD, so the text alone is
+    ambiguous, and raw hex holds the bytes exactly.  Text with a backslash, such
+    as the four characters ``\\xff``, is never mistaken for a byte.
     """
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8"), None
     except UnicodeDecodeError:
-        return raw.decode("utf-8", "backslashreplace")
+        return raw.decode("utf-8", "replace"), raw.hex()
 
 
 def map_socket_inodes(proc_root, inodes):
@@ -121,19 +130,26 @@ def parse_status(text):
 
 
 def parse_cmdline(raw):
-    """argv from /proc/<pid>/cmdline: NUL-separated, one terminating NUL dropped."""
+    """(argv, argv raw hex) from /proc/<pid>/cmdline: NUL-separated, one terminating NUL dropped.
+
+    argv raw hex is None when every argument is UTF-8, else every argument's bytes in hex.
+    """
     if not raw:
-        return []
+        return [], None
     if raw.endswith(b"\0"):
         raw = raw[:-1]
-    return [decode_exact(arg) for arg in raw.split(b"\0")]
+    words = raw.split(b"\0")
+    try:
+        return [word.decode("utf-8") for word in words], None
+    except UnicodeDecodeError:
+        return [decode_text(word) for word in words], [word.hex() for word in words]
 
 
 def parse_comm(raw):
-    """The kernel's comm, exact: only the newline the kernel appends is removed."""
+    """(name, name raw hex) from the kernel's comm: only the newline the kernel appends goes."""
     if raw.endswith(b"\n"):
         raw = raw[:-1]
-    return decode_exact(raw)
+    return decode_name(raw)
 
 
 def unit_from_cgroup_path(path):
@@ -198,35 +214,39 @@ def read_process(proc_root, pid, user_lookup=lookup_user):
 
     Returns pid, name (comm), exe (readlink target, None if unreadable), cmdline
     (list), uid (real), user, ns_pid (pid in its own pid namespace) and unit (from
-    its cgroup).  Unreadable parts are None rather than errors.
+    its cgroup), with name_raw, exe_raw and cmdline_raw as decode_name and
+    parse_cmdline give them.  Unreadable parts are None rather than errors.
     """
     base = os.path.join(proc_root, str(pid))
-    name = None
+    name = name_raw = None
     uid = ns_pid = None
     try:
-        name = parse_comm(_read_bytes(os.path.join(base, "comm")))
-        uid, ns_pid = parse_status(decode_exact(_read_bytes(os.path.join(base, "status"))))
+        name, name_raw = parse_comm(_read_bytes(os.path.join(base, "comm")))
+        uid, ns_pid = parse_status(decode_text(_read_bytes(os.path.join(base, "status"))))
     except OSError as exc:
         if exc.errno in _VANISHED_ERRNOS:
             return None
         # Both are world-readable; keep what was read if an LSM says otherwise.
     try:
-        exe = decode_exact(os.readlink(os.path.join(os.fsencode(base), b"exe")))
+        exe, exe_raw = decode_name(os.readlink(os.path.join(os.fsencode(base), b"exe")))
     except OSError:
-        exe = None  # kernel threads have none; other users' need privileges
+        exe = exe_raw = None  # kernel threads have none; other users' need privileges
     try:
-        cmdline = parse_cmdline(_read_bytes(os.path.join(base, "cmdline")))
+        cmdline, cmdline_raw = parse_cmdline(_read_bytes(os.path.join(base, "cmdline")))
     except OSError:
-        cmdline = []
+        cmdline, cmdline_raw = [], None
     try:
-        unit = parse_cgroup(decode_exact(_read_bytes(os.path.join(base, "cgroup"))))
+        unit = parse_cgroup(decode_text(_read_bytes(os.path.join(base, "cgroup"))))
     except OSError:
         unit = None
     return {
         "pid": pid,
         "name": name,
+        "name_raw": name_raw,
         "exe": exe,
+        "exe_raw": exe_raw,
         "cmdline": cmdline,
+        "cmdline_raw": cmdline_raw,
         "uid": uid,
         "user": user_lookup(uid),
         "ns_pid": ns_pid,

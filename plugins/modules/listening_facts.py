@@ -86,10 +86,14 @@ attributes:
     platforms: linux
 notes:
   - Process names are the kernel's C(comm) exactly, up to 15 bytes, with only the
-    newline the kernel appends removed. Names, command lines and executable paths
-    that are not valid UTF-8 have each undecodable byte written as the four
-    characters C(\\xNN) (Python's C(backslashreplace)), so the output is exact,
-    printable and JSON-safe.
+    newline the kernel appends removed.
+  - A process name, executable path or command line that is not valid UTF-8 is
+    reported as text with each byte that is not UTF-8 replaced by U+FFFD, plus the exact
+    bytes in hex (RV(ansible_facts.listening_sockets[].processes[].name_raw),
+    RV(ansible_facts.listening_sockets[].processes[].exe_raw),
+    RV(ansible_facts.listening_sockets[].processes[].cmdline_raw)), which are V(null) for
+    valid UTF-8. The bytes C(ff fe 62 61 64) and the text C(\xff\xfebad) are therefore
+    told apart.
   - A socket held both by systemd (PID 1, for socket activation) and by a service
     is reported with the service's unit.
   - Sockets are listed from the module's network namespace; processes are looked up
@@ -229,20 +233,47 @@ ansible_facts:
             name:
               description:
                 - The kernel's C(comm) for the process (at most 15 bytes), exactly,
-                  spaces, quotes and newlines included; undecodable bytes as C(\\xNN).
+                  spaces, quotes and newlines included.
+                - Bytes that are not UTF-8 are each replaced by U+FFFD; then
+                  RV(ansible_facts.listening_sockets[].processes[].name_raw) has the exact bytes.
               type: str
               sample: rpcbind
+            name_raw:
+              description:
+                - The bytes of the C(comm) in lowercase hex when they are not valid UTF-8,
+                  otherwise V(null). The bytes C(ff fe 62 61 64) give C(fffe626164), and a
+                  RV(ansible_facts.listening_sockets[].processes[].name) of two U+FFFD and C(bad).
+              type: str
+              sample: null
             exe:
               description:
                 - Target of C(/proc/<pid>/exe), or V(null) if unreadable.
                 - Ends in C( (deleted)) when the binary was replaced since the process started.
               type: str
               sample: /usr/sbin/rpcbind
+            exe_raw:
+              description:
+                - The bytes of RV(ansible_facts.listening_sockets[].processes[].exe) in lowercase
+                  hex when they are not valid UTF-8, otherwise V(null).
+              type: str
+              sample: null
             cmdline:
-              description: Command line arguments, split on NUL.
+              description:
+                - Command line arguments, split on NUL.
+                - Bytes that are not UTF-8 are each replaced by U+FFFD; then
+                  RV(ansible_facts.listening_sockets[].processes[].cmdline_raw) has the exact bytes.
+                - Empty for kernel threads and zombies.
               type: list
               elements: str
               sample: [/usr/sbin/rpcbind, -f, -w]
+            cmdline_raw:
+              description:
+                - When any argument of RV(ansible_facts.listening_sockets[].processes[].cmdline)
+                  is not valid UTF-8, the bytes of every argument in lowercase hex, in the same
+                  order; otherwise V(null).
+              type: list
+              elements: str
+              sample: null
             user:
               description: Name of the real user, or the uid as a string when it has no name.
               type: str
@@ -514,8 +545,11 @@ def _public_process(p):
     return {
         "pid": p["pid"],
         "name": p["name"],
+        "name_raw": p["name_raw"],
         "exe": p["exe"],
+        "exe_raw": p["exe_raw"],
         "cmdline": p["cmdline"],
+        "cmdline_raw": p["cmdline_raw"],
         "user": p["user"],
         "uid": p["uid"],
     }
