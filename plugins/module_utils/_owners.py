@@ -28,6 +28,11 @@ _OTHER_UNIT_SUFFIXES = (".mount", ".swap")
 _VANISHED_ERRNOS = (errno.ENOENT, errno.ESRCH)
 
 
+# Bytes of a command line kept by default: the policy and the reports never use command lines,
+# and eight processes with 2 MB ones would otherwise make 17 MB of facts.
+CMDLINE_MAX = 4096
+
+
 def decode_text(raw):
     """Kernel bytes as text, each byte that is not UTF-8 replaced with U+FFFD.
 
@@ -112,6 +117,19 @@ def _read_bytes(path):
         return f.read()
 
 
+def _read_head(path, size):
+    """At most the first size bytes of a file: a command line can be megabytes long."""
+    chunks = []
+    with open(path, "rb", buffering=0) as f:
+        while size > 0:
+            chunk = f.read(size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size -= len(chunk)
+    return b"".join(chunks)
+
+
 def parse_status(text):
     """Real uid and the pid in the innermost pid namespace, from /proc/<pid>/status."""
     uid = None
@@ -143,6 +161,41 @@ def parse_cmdline(raw):
         return [word.decode("utf-8") for word in words], None
     except UnicodeDecodeError:
         return [decode_text(word) for word in words], [word.hex() for word in words]
+
+
+def _whole_characters(raw):
+    """raw without the UTF-8 character a cut may have split at its end."""
+    for back in range(1, min(4, len(raw) + 1)):
+        byte = raw[-back]
+        if byte & 0xC0 == 0x80:
+            continue  # a continuation byte: look for its lead byte
+        if 0xC2 <= byte <= 0xF4 and back < (2 if byte < 0xE0 else 3 if byte < 0xF0 else 4):
+            return raw[:-back]
+        break
+    return raw
+
+
+def cap_cmdline(raw, limit):
+    """(bytes to keep, whether any were left out) of a command line read with cap_read_size.
+
+    At most limit bytes are kept, not counting the NUL that ends the command line.
+    Arguments are kept whole: one the limit cuts is left out, unless it is the
+    first, of which whole characters up to the limit are kept.
+    """
+    if len(raw) <= limit or (len(raw) == limit + 1 and raw.endswith(b"\0")):
+        return raw, False
+    head = raw[:limit]
+    if raw[limit : limit + 1] == b"\0":
+        return head, True  # the limit falls on the end of an argument
+    end = head.rfind(b"\0")
+    if end >= 0:
+        return head[: end + 1], True
+    return _whole_characters(head), True
+
+
+def cap_read_size(limit):
+    """How much of a command line to read to apply cap_cmdline(raw, limit)."""
+    return limit + 2  # the terminating NUL, and one byte to tell whether more follows
 
 
 def parse_comm(raw):
@@ -209,13 +262,14 @@ def lookup_user(uid):
     return _USER_CACHE[uid]
 
 
-def read_process(proc_root, pid, user_lookup=lookup_user):
+def read_process(proc_root, pid, user_lookup=lookup_user, cmdline_max=CMDLINE_MAX):
     """Describe one process, or return None if it exited meanwhile.
 
     Returns pid, name (comm), exe (readlink target, None if unreadable), cmdline
-    (list), uid (real), user, ns_pid (pid in its own pid namespace) and unit (from
-    its cgroup), with name_raw, exe_raw and cmdline_raw as decode_name and
-    parse_cmdline give them.  Unreadable parts are None rather than errors.
+    (list, at most cmdline_max bytes of it; None when cmdline_max is 0),
+    cmdline_truncated, uid (real), user, ns_pid (pid in its own pid namespace) and
+    unit (from its cgroup), with name_raw, exe_raw and cmdline_raw as decode_name
+    and parse_cmdline give them.  Unreadable parts are None rather than errors.
     """
     base = os.path.join(proc_root, str(pid))
     name = name_raw = None
@@ -231,10 +285,15 @@ def read_process(proc_root, pid, user_lookup=lookup_user):
         exe, exe_raw = decode_name(os.readlink(os.path.join(os.fsencode(base), b"exe")))
     except OSError:
         exe = exe_raw = None  # kernel threads have none; other users' need privileges
-    try:
-        cmdline, cmdline_raw = parse_cmdline(_read_bytes(os.path.join(base, "cmdline")))
-    except OSError:
-        cmdline, cmdline_raw = [], None
+    cmdline = cmdline_raw = None
+    truncated = False
+    if cmdline_max > 0:
+        try:
+            raw = _read_head(os.path.join(base, "cmdline"), cap_read_size(cmdline_max))
+        except OSError:
+            raw = b""
+        raw, truncated = cap_cmdline(raw, cmdline_max)
+        cmdline, cmdline_raw = parse_cmdline(raw)
     try:
         unit = parse_cgroup(decode_text(_read_bytes(os.path.join(base, "cgroup"))))
     except OSError:
@@ -247,6 +306,7 @@ def read_process(proc_root, pid, user_lookup=lookup_user):
         "exe_raw": exe_raw,
         "cmdline": cmdline,
         "cmdline_raw": cmdline_raw,
+        "cmdline_truncated": truncated,
         "uid": uid,
         "user": user_lookup(uid),
         "ns_pid": ns_pid,

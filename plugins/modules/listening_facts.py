@@ -63,6 +63,20 @@ options:
     type: str
     choices: [auto, sock_diag, proc]
     default: auto
+  cmdline_max:
+    description:
+      - How many bytes of each process's command line to read and report, not counting the NUL
+        that ends it. Arguments are kept whole; one that the limit cuts is left out, unless it
+        is the first, of which the first O(cmdline_max) bytes (whole characters) are kept.
+        RV(ansible_facts.listening_sockets[].processes[].cmdline_truncated) says when anything
+        was left out.
+      - Only that much is read from C(/proc/<pid>/cmdline), so a process with a command line of
+        megabytes costs no more than any other.
+      - V(0) reads no command lines at all;
+        RV(ansible_facts.listening_sockets[].processes[].cmdline) is then V(null). Neither the
+        P(portguard.hardening.exposed_ports#role) role nor its reports use command lines.
+    type: int
+    default: 4096
   proc_path:
     description:
       - Where procfs is mounted. Meant for tests and for containers that mount the
@@ -259,10 +273,10 @@ ansible_facts:
               sample: null
             cmdline:
               description:
-                - Command line arguments, split on NUL.
+                - Command line arguments, split on NUL, at most O(cmdline_max) bytes of them.
                 - Bytes that are not UTF-8 are each replaced by U+FFFD; then
                   RV(ansible_facts.listening_sockets[].processes[].cmdline_raw) has the exact bytes.
-                - Empty for kernel threads and zombies.
+                - V(null) when O(cmdline_max=0); empty for kernel threads and zombies.
               type: list
               elements: str
               sample: [/usr/sbin/rpcbind, -f, -w]
@@ -274,6 +288,12 @@ ansible_facts:
               type: list
               elements: str
               sample: null
+            cmdline_truncated:
+              description:
+                - Whether arguments or their ends were left out because the command line is
+                  longer than O(cmdline_max) bytes.
+              type: bool
+              sample: false
             user:
               description: Name of the real user, or the uid as a string when it has no name.
               type: str
@@ -426,6 +446,7 @@ import socket
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.portguard.hardening.plugins.module_utils._owners import (
+    CMDLINE_MAX,
     choose_unit,
     lookup_user,
     map_socket_inodes,
@@ -456,6 +477,7 @@ ARGUMENT_SPEC = dict(
     include_loopback=dict(type="bool", default=True),
     source=dict(type="str", choices=["auto", "sock_diag", "proc"], default="auto"),
     proc_path=dict(type="path", default="/proc"),
+    cmdline_max=dict(type="int", default=CMDLINE_MAX),
 )
 # sd_booted(3): this directory exists only when systemd is the running init.
 SYSTEMD_BOOTED_MARKER = "/run/systemd/system"
@@ -550,6 +572,7 @@ def _public_process(p):
         "exe_raw": p["exe_raw"],
         "cmdline": p["cmdline"],
         "cmdline_raw": p["cmdline_raw"],
+        "cmdline_truncated": p["cmdline_truncated"],
         "user": p["user"],
         "uid": p["uid"],
     }
@@ -565,6 +588,7 @@ def gather(
     systemd_unavailable="systemctl was not given",
     interface_name=_interface_name,
     user_lookup=lookup_user,
+    cmdline_max=CMDLINE_MAX,
 ):
     """Collect the listening sockets.  Returns (facts dict, list of warnings).
 
@@ -615,7 +639,7 @@ def gather(
     for pids in walk["holders"].values():
         for pid in pids:
             if pid not in processes:
-                processes[pid] = read_process(proc_path, pid, user_lookup)
+                processes[pid] = read_process(proc_path, pid, user_lookup, cmdline_max)
     if walk["unreadable_pids"]:
         count = len(walk["unreadable_pids"])
         shown = ", ".join(str(p) for p in walk["unreadable_pids"][:10])
@@ -734,6 +758,11 @@ def main():
 
 def _run():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    if module.params["cmdline_max"] < 0:
+        module.fail_json(
+            msg="cmdline_max: expected 0 (no command lines) or a number of bytes, got %d"
+            % module.params["cmdline_max"]
+        )
     systemctl, reason = _systemctl_runner(module)
     try:
         facts, warnings = gather(
@@ -744,6 +773,7 @@ def _run():
             include_loopback=module.params["include_loopback"],
             systemctl=systemctl,
             systemd_unavailable=reason,
+            cmdline_max=module.params["cmdline_max"],
         )
     except GatherError as exc:
         module.fail_json(msg=str(exc))

@@ -177,6 +177,7 @@ def _hostile_expected(capture):
             ],
             # One argument is not UTF-8 (and the comm may not be either): every one in hex.
             "cmdline_raw": [word.hex() for word in argv],
+            "cmdline_truncated": False,
             "uid": 0,
             "user": "root",
             "ns_pid": record["pid"],
@@ -286,6 +287,7 @@ def test_read_process_rpcbind_layout(proc_tree):
         "exe_raw": None,
         "cmdline": ["/sbin/rpcbind", "-f", "-w"],
         "cmdline_raw": None,
+        "cmdline_truncated": False,
         "uid": 107,
         "user": "_rpc",
         "ns_pid": 49,

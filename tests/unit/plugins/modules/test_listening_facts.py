@@ -45,8 +45,8 @@ def systemctl_ok(args):
 
 
 def proc(**fields):
-    """A process as the facts show it, its names valid UTF-8."""
-    entry = {"name_raw": None, "exe_raw": None, "cmdline_raw": None}
+    """A process as the facts show it, its names valid UTF-8 and its command line whole."""
+    entry = {"name_raw": None, "exe_raw": None, "cmdline_raw": None, "cmdline_truncated": False}
     entry.update(fields)
     return entry
 
@@ -488,7 +488,7 @@ def _me():
     with open("/proc/self/cgroup") as f:
         unit = parse_cgroup(f.read())
     keys = ("pid", "name", "name_raw", "exe", "exe_raw", "cmdline", "cmdline_raw", "user", "uid")
-    return dict((k, me[k]) for k in keys), unit
+    return dict((k, me[k]) for k in keys + ("cmdline_truncated",)), unit
 
 
 @pytest.mark.parametrize("source", ["sock_diag", "proc"])
