@@ -7,7 +7,8 @@ Pure functions over plain data; the fleet_report action writes their output.
 fleet_data() checks and assembles the machine-readable document; render_json,
 render_markdown, render_html and render_junit turn it into text, host_document
 into one host's part.  Every view counts findings from the same document, so
-they agree on hosts and counts.
+they agree on hosts and counts.  Names in findings come from the hosts: JSON
+keeps them exact, the other views encode them for their destination (_encode).
 
 Public: fleet_data, fleet_errors, host_document, verdict, render_json,
 render_markdown, render_html, render_junit and FleetError.
@@ -19,10 +20,15 @@ __metaclass__ = type  # noqa: UP001 - ansible-test boilerplate
 
 import html
 import json
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 
+from ansible_collections.portguard.hardening.plugins.module_utils._encode import (
+    markdown_prose,
+    markdown_text,
+    terminal_lines,
+    terminal_safe,
+)
 from ansible_collections.portguard.hardening.plugins.module_utils._firewall_model import (
     FIREWALL_STATES,
 )
@@ -401,17 +407,23 @@ def _allowed_labels(host):
 # Markdown
 
 
-_MD_SPECIAL = "\\`*_<|"
-
-
 def _md(value):
-    """A table cell: one line, with the characters that end a cell or start markup escaped."""
-    text = " ".join(str(value).split()) if value is not None else ""
-    return "".join("\\" + c if c in _MD_SPECIAL else c for c in text) or "-"
+    """A name in Markdown: shown as it is, control characters written out, never markup."""
+    return markdown_text(value) or "-"
+
+
+def _md_prose(value):
+    """A sentence in Markdown (an error, a note): its lines joined, then as _md."""
+    return markdown_prose(value) or "-"
 
 
 def _md_row(cells):
-    return "| " + " | ".join(_md(c) for c in cells) + " |"
+    """A table row of cells already encoded with _md or _md_prose."""
+    return "| " + " | ".join(cells) + " |"
+
+
+def _md_names(values):
+    return [_md(v) for v in values]
 
 
 def render_markdown(doc):
@@ -427,18 +439,18 @@ def render_markdown(doc):
             ", ".join(_md(r) for r in policy["rules"]) or "none",
         ),
         "",
-        "**%s**" % _md(verdict(doc)[1]),
+        "**%s**" % _md_prose(verdict(doc)[1]),
         "",
         _md_row(["host", "state", "open", "remediated", "kept", "failed"]),
         "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
     for name, host in doc["hosts"].items():
         counts = [host["summary"][status] for status in STATUSES]
-        lines.append(_md_row([name, host["state"]] + counts))
+        lines.append(_md_row(_md_names([name, host["state"]] + counts)))
     states = ", ".join("%d %s" % (s[state], state) for state in HOST_STATES if s[state])
     totals = [states or "no hosts", s["open"], s["remediated"], s["kept"], s["failed_findings"]]
     # Bold, so that a host named "total" cannot pass for this row.
-    lines.append("| **total** " + _md_row(totals))
+    lines.append("| **total** " + _md_row(_md_names(totals)))
     for name, host in doc["hosts"].items():
         lines.extend(["", "## " + _md(name), ""] + _md_host(host))
     rules = _rules(doc)
@@ -446,7 +458,7 @@ def render_markdown(doc):
         lines.extend(["", "## Rules", "", _md_row(["rule", "action", "reason"])])
         lines.append("| --- | --- | --- |")
         for rule, (action, reason) in rules.items():
-            lines.append(_md_row([rule, action, reason]))
+            lines.append(_md_row([_md(rule), _md(action), _md_prose(reason)]))
     return "\n".join(lines) + "\n"
 
 
@@ -454,10 +466,10 @@ def _md_host(host):
     blocks = []
     if host["state"] != "ok":
         error = host["error"] or "no message recorded"
-        blocks.append(["**{}**: {}".format(host["state"], _md(error))])
+        blocks.append(["**{}**: {}".format(host["state"], _md_prose(error))])
     facts = _host_facts(host)
     if facts:
-        blocks.append([_md("; ".join(facts)) + "."])
+        blocks.append([_md_prose("; ".join(facts)) + "."])
     if host["findings"]:
         table = [
             _md_row(["status", "port", "address", "unit", "action", "rule", "reason / note"]),
@@ -466,8 +478,8 @@ def _md_host(host):
         for f in host["findings"]:
             # The note says what became of this finding; the rule's reason is in the rules table.
             why = f.get("note") or f.get("reason")
-            where = [f["status"], _port_label(f), _address(f), _owner(f)]
-            table.append(_md_row(where + [_action(f), f["rule"], why]))
+            names = [f["status"], _port_label(f), _address(f), _owner(f), _action(f), f["rule"]]
+            table.append(_md_row(_md_names(names) + [_md_prose(why)]))
         blocks.append(table)
     elif host["state"] == "ok":
         blocks.append(["No exposed violations."])
@@ -559,7 +571,13 @@ footer { margin-top: 32px; color: var(--muted); font-size: 12px; }
 
 
 def _h(value):
-    return html.escape("" if value is None else str(value))
+    """HTML text of a value, its control characters written out as in the terminal."""
+    return html.escape(terminal_safe(value))
+
+
+def _h_lines(value):
+    """_h for messages shown with their line breaks (an unreachable host's error)."""
+    return html.escape(terminal_lines(value))
 
 
 def render_html(doc):
@@ -656,7 +674,7 @@ def _html_matrix(doc, anchors):
     for name, host in doc["hosts"].items():
         state = host["state"]
         label = '<th title="%s"><a href="#%s">%s</a>%s</th>' % (
-            _h(host["error"] or ""),
+            _h_lines(host["error"] or ""),
             anchors[name],
             _h(name),
             "" if state == "ok" else '<span class="state %s">%s</span>' % (state, state),
@@ -670,7 +688,7 @@ def _html_matrix(doc, anchors):
                     state,
                     label,
                     len(columns) + 1,
-                    _h(host["error"] or "no message recorded"),
+                    _h_lines(host["error"] or "no message recorded"),
                 )
             )
             continue
@@ -731,7 +749,7 @@ def _html_host(name, host, anchor):
     if facts:
         parts.append('<p class="facts">%s</p>' % " &middot; ".join(_h(f) for f in facts))
     if state != "ok":
-        parts.append('<p class="error">%s</p>' % _h(host["error"] or "no message recorded"))
+        parts.append('<p class="error">%s</p>' % _h_lines(host["error"] or "no message recorded"))
     if host["findings"]:
         heads = ("status", "port", "address", "unit", "processes", "activated by", "action", "rule")
         parts.append(
@@ -771,12 +789,10 @@ def _html_host(name, host, anchor):
 # JUnit
 
 
-# Characters XML 1.0 cannot carry at all, not even escaped.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
 def _x(value):
-    return _XML_INVALID.sub("\ufffd", "" if value is None else str(value))
+    """An attribute value: as in the terminal, which also writes out every character XML 1.0
+    cannot carry (C0 controls, lone surrogates, U+FFFE and U+FFFF)."""
+    return terminal_safe(value)
 
 
 def _indent(elem, level=0):
@@ -833,7 +849,7 @@ def render_junit(doc):
             error = host["error"] or "no message recorded"
             ET.SubElement(
                 case, "error", type=host["state"], message=_x("%s: %s" % (host["state"], error))
-            ).text = _x(error)
+            ).text = terminal_lines(error)
             counts["tests"] += 1
             counts["errors"] += 1
         elif not host["findings"]:
@@ -842,7 +858,7 @@ def render_junit(doc):
         groups = _groups(host["findings"], lambda f: (f["rule"], f["port"], f["protocol"]))
         for (rule, port, protocol), findings in groups.items():
             case = _junit_case(suite, host_name, "%s %d/%s" % (rule, port, protocol))
-            text = _x("\n".join(finding_lines(findings)))
+            text = terminal_lines("\n".join(finding_lines(findings)))
             counts["tests"] += 1
             if any(f["status"] in FAILING for f in findings):
                 kind, message = _junit_failure(findings)

@@ -28,18 +28,32 @@ _OTHER_UNIT_SUFFIXES = (".mount", ".swap")
 _VANISHED_ERRNOS = (errno.ENOENT, errno.ESRCH)
 
 
-def decode_exact(raw):
-    """Kernel bytes to text that is both exact and JSON-safe.
+# Bytes of a command line kept by default: the policy and the reports never use command lines,
+# and eight processes with 2 MB ones would otherwise make 17 MB of facts.
+CMDLINE_MAX = 4096
 
-    Valid UTF-8 is decoded as is (newlines, quotes and all).  Anything else is
-    decoded with 'backslashreplace', so each undecodable byte becomes the four
-    characters ``\\xNN``; surrogateescape would give lone surrogates, which
-    cannot be serialised to JSON.
+
+def decode_text(raw):
+    """Kernel bytes as text, each byte that is not UTF-8 replaced with U+FFFD.
+
+    Not exact; for text only parsed here (status, cgroup): a unit name with U+FFFD in
+    it matches no systemd unit name, where ``\\xff`` would read like systemd's own escapes.
+    """
+    return raw.decode("utf-8", "replace")
+
+
+def decode_name(raw):
+    """(text, raw hex) of kernel bytes that name something: exact, and JSON-safe.
+
+    Valid UTF-8 is decoded as is (newlines, quotes and all) and raw hex is None.
+    Otherwise each byte that is not UTF-8 becomes U+FFFD, so the text alone is
+    ambiguous, and raw hex holds the bytes exactly.  Text with a backslash, such
+    as the four characters ``\\xff``, is never mistaken for a byte.
     """
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8"), None
     except UnicodeDecodeError:
-        return raw.decode("utf-8", "backslashreplace")
+        return raw.decode("utf-8", "replace"), raw.hex()
 
 
 def map_socket_inodes(proc_root, inodes):
@@ -103,6 +117,19 @@ def _read_bytes(path):
         return f.read()
 
 
+def _read_head(path, size):
+    """At most the first size bytes of a file: a command line can be megabytes long."""
+    chunks = []
+    with open(path, "rb", buffering=0) as f:
+        while size > 0:
+            chunk = f.read(size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size -= len(chunk)
+    return b"".join(chunks)
+
+
 def parse_status(text):
     """Real uid and the pid in the innermost pid namespace, from /proc/<pid>/status."""
     uid = None
@@ -121,19 +148,61 @@ def parse_status(text):
 
 
 def parse_cmdline(raw):
-    """argv from /proc/<pid>/cmdline: NUL-separated, one terminating NUL dropped."""
+    """(argv, argv raw hex) from /proc/<pid>/cmdline: NUL-separated, one terminating NUL dropped.
+
+    argv raw hex is None when every argument is UTF-8, else every argument's bytes in hex.
+    """
     if not raw:
-        return []
+        return [], None
     if raw.endswith(b"\0"):
         raw = raw[:-1]
-    return [decode_exact(arg) for arg in raw.split(b"\0")]
+    words = raw.split(b"\0")
+    try:
+        return [word.decode("utf-8") for word in words], None
+    except UnicodeDecodeError:
+        return [decode_text(word) for word in words], [word.hex() for word in words]
+
+
+def _whole_characters(raw):
+    """raw without the UTF-8 character a cut may have split at its end."""
+    for back in range(1, min(4, len(raw) + 1)):
+        byte = raw[-back]
+        if byte & 0xC0 == 0x80:
+            continue  # a continuation byte: look for its lead byte
+        if 0xC2 <= byte <= 0xF4 and back < (2 if byte < 0xE0 else 3 if byte < 0xF0 else 4):
+            return raw[:-back]
+        break
+    return raw
+
+
+def cap_cmdline(raw, limit):
+    """(bytes to keep, whether any were left out) of a command line read with cap_read_size.
+
+    At most limit bytes are kept, not counting the NUL that ends the command line.
+    Arguments are kept whole: one the limit cuts is left out, unless it is the
+    first, of which whole characters up to the limit are kept.
+    """
+    if len(raw) <= limit or (len(raw) == limit + 1 and raw.endswith(b"\0")):
+        return raw, False
+    head = raw[:limit]
+    if raw[limit : limit + 1] == b"\0":
+        return head, True  # the limit falls on the end of an argument
+    end = head.rfind(b"\0")
+    if end >= 0:
+        return head[: end + 1], True
+    return _whole_characters(head), True
+
+
+def cap_read_size(limit):
+    """How much of a command line to read to apply cap_cmdline(raw, limit)."""
+    return limit + 2  # the terminating NUL, and one byte to tell whether more follows
 
 
 def parse_comm(raw):
-    """The kernel's comm, exact: only the newline the kernel appends is removed."""
+    """(name, name raw hex) from the kernel's comm: only the newline the kernel appends goes."""
     if raw.endswith(b"\n"):
         raw = raw[:-1]
-    return decode_exact(raw)
+    return decode_name(raw)
 
 
 def unit_from_cgroup_path(path):
@@ -193,40 +262,51 @@ def lookup_user(uid):
     return _USER_CACHE[uid]
 
 
-def read_process(proc_root, pid, user_lookup=lookup_user):
+def read_process(proc_root, pid, user_lookup=lookup_user, cmdline_max=CMDLINE_MAX):
     """Describe one process, or return None if it exited meanwhile.
 
     Returns pid, name (comm), exe (readlink target, None if unreadable), cmdline
-    (list), uid (real), user, ns_pid (pid in its own pid namespace) and unit (from
-    its cgroup).  Unreadable parts are None rather than errors.
+    (list, at most cmdline_max bytes of it; None when cmdline_max is 0),
+    cmdline_truncated, uid (real), user, ns_pid (pid in its own pid namespace) and
+    unit (from its cgroup), with name_raw, exe_raw and cmdline_raw as decode_name
+    and parse_cmdline give them.  Unreadable parts are None rather than errors.
     """
     base = os.path.join(proc_root, str(pid))
-    name = None
+    name = name_raw = None
     uid = ns_pid = None
     try:
-        name = parse_comm(_read_bytes(os.path.join(base, "comm")))
-        uid, ns_pid = parse_status(decode_exact(_read_bytes(os.path.join(base, "status"))))
+        name, name_raw = parse_comm(_read_bytes(os.path.join(base, "comm")))
+        uid, ns_pid = parse_status(decode_text(_read_bytes(os.path.join(base, "status"))))
     except OSError as exc:
         if exc.errno in _VANISHED_ERRNOS:
             return None
         # Both are world-readable; keep what was read if an LSM says otherwise.
     try:
-        exe = decode_exact(os.readlink(os.path.join(os.fsencode(base), b"exe")))
+        exe, exe_raw = decode_name(os.readlink(os.path.join(os.fsencode(base), b"exe")))
     except OSError:
-        exe = None  # kernel threads have none; other users' need privileges
+        exe = exe_raw = None  # kernel threads have none; other users' need privileges
+    cmdline = cmdline_raw = None
+    truncated = False
+    if cmdline_max > 0:
+        try:
+            raw = _read_head(os.path.join(base, "cmdline"), cap_read_size(cmdline_max))
+        except OSError:
+            raw = b""
+        raw, truncated = cap_cmdline(raw, cmdline_max)
+        cmdline, cmdline_raw = parse_cmdline(raw)
     try:
-        cmdline = parse_cmdline(_read_bytes(os.path.join(base, "cmdline")))
-    except OSError:
-        cmdline = []
-    try:
-        unit = parse_cgroup(decode_exact(_read_bytes(os.path.join(base, "cgroup"))))
+        unit = parse_cgroup(decode_text(_read_bytes(os.path.join(base, "cgroup"))))
     except OSError:
         unit = None
     return {
         "pid": pid,
         "name": name,
+        "name_raw": name_raw,
         "exe": exe,
+        "exe_raw": exe_raw,
         "cmdline": cmdline,
+        "cmdline_raw": cmdline_raw,
+        "cmdline_truncated": truncated,
         "uid": uid,
         "user": user_lookup(uid),
         "ns_pid": ns_pid,

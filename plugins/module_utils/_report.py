@@ -1,12 +1,17 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the portguard.hardening collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Summaries of a host's findings, for the role's report and its console output."""
+"""Summaries of a host's findings, for the role's report and its console output.
+
+Every line here reaches a terminal and carries unit and process names from the host: each is
+passed through terminal_safe.
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.portguard.hardening.plugins.module_utils._encode import terminal_safe
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
     is_int,
     is_name,
@@ -74,14 +79,16 @@ def finding_lines(findings):
         )
         if f.get("note"):
             line += " [%s]" % f["note"]
-        lines.append(line)
+        lines.append(terminal_safe(line))
     return lines or ["no findings"]
 
 
 def unremediated(findings):
     """Findings this run should have fixed and did not: failed ones, and open changes."""
     return [
-        "%d/%s %s (%s)" % (f["port"], f["protocol"], f["action"], f.get("note") or f["status"])
+        terminal_safe(
+            "%d/%s %s (%s)" % (f["port"], f["protocol"], f["action"], f.get("note") or f["status"])
+        )
         for f in findings
         if f["status"] == "failed" or (f["status"] == "open" and f["action"] != "report")
     ]
@@ -114,7 +121,7 @@ def exposure_diff(findings):
         where = _endpoint(f) + " (%s)" % (
             f.get("unit") or ",".join(f.get("processes") or []) or "?"
         )
-        before.append("%s %s\n" % (where, _exposure_now(f)))
-        after.append("%s %s\n" % (where, _exposure_after(f)))
+        before.append(terminal_safe("%s %s" % (where, _exposure_now(f))) + "\n")
+        after.append(terminal_safe("%s %s" % (where, _exposure_after(f))) + "\n")
     changed = any(f["status"] == "open" and f["action"] in CHANGING for f in findings)
     return {"changed": changed, "before": "".join(before), "after": "".join(after)}

@@ -32,6 +32,10 @@ description:
     one, and only when its content changes. Files of hosts no longer in the run are left alone.
   - Hosts that are not C(ok) are reported with their error, never left out. Such a host keeps
     its findings when it has a report, as a host whose remediation failed does.
+  - Names in findings come from the hosts. The JSON files keep them exact; C(fleet.md),
+    C(fleet.html) and C(junit.xml) write control characters out as C(\xNN) or C(\uNNNN) (see
+    P(portguard.hardening.terminal_safe#filter)), and C(fleet.md) escapes Markdown syntax in
+    them, so no name becomes a link, an image, emphasis, HTML or a new table cell.
 options:
   dir:
     description:

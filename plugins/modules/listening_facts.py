@@ -63,6 +63,20 @@ options:
     type: str
     choices: [auto, sock_diag, proc]
     default: auto
+  cmdline_max:
+    description:
+      - How many bytes of each process's command line to read and report, not counting the NUL
+        that ends it. Arguments are kept whole; one that the limit cuts is left out, unless it
+        is the first, of which the first O(cmdline_max) bytes (whole characters) are kept.
+        RV(ansible_facts.listening_sockets[].processes[].cmdline_truncated) says when anything
+        was left out.
+      - Only that much is read from C(/proc/<pid>/cmdline), so a process with a command line of
+        megabytes costs no more than any other.
+      - V(0) reads no command lines at all;
+        RV(ansible_facts.listening_sockets[].processes[].cmdline) is then V(null). Neither the
+        P(portguard.hardening.exposed_ports#role) role nor its reports use command lines.
+    type: int
+    default: 4096
   proc_path:
     description:
       - Where procfs is mounted. Meant for tests and for containers that mount the
@@ -86,10 +100,14 @@ attributes:
     platforms: linux
 notes:
   - Process names are the kernel's C(comm) exactly, up to 15 bytes, with only the
-    newline the kernel appends removed. Names, command lines and executable paths
-    that are not valid UTF-8 have each undecodable byte written as the four
-    characters C(\\xNN) (Python's C(backslashreplace)), so the output is exact,
-    printable and JSON-safe.
+    newline the kernel appends removed.
+  - A process name, executable path or command line that is not valid UTF-8 is
+    reported as text with each byte that is not UTF-8 replaced by U+FFFD, plus the exact
+    bytes in hex (RV(ansible_facts.listening_sockets[].processes[].name_raw),
+    RV(ansible_facts.listening_sockets[].processes[].exe_raw),
+    RV(ansible_facts.listening_sockets[].processes[].cmdline_raw)), which are V(null) for
+    valid UTF-8. The bytes C(ff fe 62 61 64) and the text C(\xff\xfebad) are therefore
+    told apart.
   - A socket held both by systemd (PID 1, for socket activation) and by a service
     is reported with the service's unit.
   - Sockets are listed from the module's network namespace; processes are looked up
@@ -229,20 +247,53 @@ ansible_facts:
             name:
               description:
                 - The kernel's C(comm) for the process (at most 15 bytes), exactly,
-                  spaces, quotes and newlines included; undecodable bytes as C(\\xNN).
+                  spaces, quotes and newlines included.
+                - Bytes that are not UTF-8 are each replaced by U+FFFD; then
+                  RV(ansible_facts.listening_sockets[].processes[].name_raw) has the exact bytes.
               type: str
               sample: rpcbind
+            name_raw:
+              description:
+                - The bytes of the C(comm) in lowercase hex when they are not valid UTF-8,
+                  otherwise V(null). The bytes C(ff fe 62 61 64) give C(fffe626164), and a
+                  RV(ansible_facts.listening_sockets[].processes[].name) of two U+FFFD and C(bad).
+              type: str
+              sample: null
             exe:
               description:
                 - Target of C(/proc/<pid>/exe), or V(null) if unreadable.
                 - Ends in C( (deleted)) when the binary was replaced since the process started.
               type: str
               sample: /usr/sbin/rpcbind
+            exe_raw:
+              description:
+                - The bytes of RV(ansible_facts.listening_sockets[].processes[].exe) in lowercase
+                  hex when they are not valid UTF-8, otherwise V(null).
+              type: str
+              sample: null
             cmdline:
-              description: Command line arguments, split on NUL.
+              description:
+                - Command line arguments, split on NUL, at most O(cmdline_max) bytes of them.
+                - Bytes that are not UTF-8 are each replaced by U+FFFD; then
+                  RV(ansible_facts.listening_sockets[].processes[].cmdline_raw) has the exact bytes.
+                - V(null) when O(cmdline_max=0); empty for kernel threads and zombies.
               type: list
               elements: str
               sample: [/usr/sbin/rpcbind, -f, -w]
+            cmdline_raw:
+              description:
+                - When any argument of RV(ansible_facts.listening_sockets[].processes[].cmdline)
+                  is not valid UTF-8, the bytes of every argument in lowercase hex, in the same
+                  order; otherwise V(null).
+              type: list
+              elements: str
+              sample: null
+            cmdline_truncated:
+              description:
+                - Whether arguments or their ends were left out because the command line is
+                  longer than O(cmdline_max) bytes.
+              type: bool
+              sample: false
             user:
               description: Name of the real user, or the uid as a string when it has no name.
               type: str
@@ -395,6 +446,7 @@ import socket
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.portguard.hardening.plugins.module_utils._owners import (
+    CMDLINE_MAX,
     choose_unit,
     lookup_user,
     map_socket_inodes,
@@ -425,6 +477,7 @@ ARGUMENT_SPEC = dict(
     include_loopback=dict(type="bool", default=True),
     source=dict(type="str", choices=["auto", "sock_diag", "proc"], default="auto"),
     proc_path=dict(type="path", default="/proc"),
+    cmdline_max=dict(type="int", default=CMDLINE_MAX),
 )
 # sd_booted(3): this directory exists only when systemd is the running init.
 SYSTEMD_BOOTED_MARKER = "/run/systemd/system"
@@ -514,8 +567,12 @@ def _public_process(p):
     return {
         "pid": p["pid"],
         "name": p["name"],
+        "name_raw": p["name_raw"],
         "exe": p["exe"],
+        "exe_raw": p["exe_raw"],
         "cmdline": p["cmdline"],
+        "cmdline_raw": p["cmdline_raw"],
+        "cmdline_truncated": p["cmdline_truncated"],
         "user": p["user"],
         "uid": p["uid"],
     }
@@ -531,6 +588,7 @@ def gather(
     systemd_unavailable="systemctl was not given",
     interface_name=_interface_name,
     user_lookup=lookup_user,
+    cmdline_max=CMDLINE_MAX,
 ):
     """Collect the listening sockets.  Returns (facts dict, list of warnings).
 
@@ -581,7 +639,7 @@ def gather(
     for pids in walk["holders"].values():
         for pid in pids:
             if pid not in processes:
-                processes[pid] = read_process(proc_path, pid, user_lookup)
+                processes[pid] = read_process(proc_path, pid, user_lookup, cmdline_max)
     if walk["unreadable_pids"]:
         count = len(walk["unreadable_pids"])
         shown = ", ".join(str(p) for p in walk["unreadable_pids"][:10])
@@ -700,6 +758,11 @@ def main():
 
 def _run():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    if module.params["cmdline_max"] < 0:
+        module.fail_json(
+            msg="cmdline_max: expected 0 (no command lines) or a number of bytes, got %d"
+            % module.params["cmdline_max"]
+        )
     systemctl, reason = _systemctl_runner(module)
     try:
         facts, warnings = gather(
@@ -710,6 +773,7 @@ def _run():
             include_loopback=module.params["include_loopback"],
             systemctl=systemctl,
             systemd_unavailable=reason,
+            cmdline_max=module.params["cmdline_max"],
         )
     except GatherError as exc:
         module.fail_json(msg=str(exc))

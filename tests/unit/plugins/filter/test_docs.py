@@ -28,10 +28,10 @@ FILTERS = dict((name, f) for module in FILES for name, f in filters_of(module).i
 
 
 def test_filter_files_and_names():
-    assert FILES == ["exposed_ports", "exposed_ports_report"]
+    assert FILES == ["exposed_ports", "exposed_ports_report", "terminal_safe"]
     names = [name for module in FILES for name in filters_of(module)]
     # Every file is loaded into one namespace: a name defined twice would shadow a filter.
-    assert len(names) == len(set(names)) == 9
+    assert len(names) == len(set(names)) == 10
 
 
 @pytest.mark.parametrize("name", sorted(FILTERS))

@@ -12,13 +12,11 @@ import pytest
 from ansible_collections.portguard.hardening.plugins.module_utils import _owners
 from ansible_collections.portguard.hardening.plugins.module_utils._owners import (
     choose_unit,
-    decode_exact,
+    decode_name,
     is_systemd_init,
     lookup_user,
     map_socket_inodes,
     parse_cgroup,
-    parse_cmdline,
-    parse_comm,
     parse_status,
     read_process,
     unit_from_cgroup_path,
@@ -38,47 +36,6 @@ def _capture_module():
 
 def users(uid):
     return {0: "root", 107: "_rpc", 33: "www-data"}.get(uid, str(uid))
-
-
-@pytest.mark.parametrize(
-    "raw,expected",
-    [
-        (b"rpcbind\n", "rpcbind"),
-        (b"a b\n", "a b"),
-        (b"(x)\n", "(x)"),
-        (b'"q"\n', '"q"'),
-        (b"new\nline\n", "new\nline"),
-        (b"trail\n\n", "trail\n"),  # only the kernel's newline goes
-        (b"\xff\xfe\n", "\\xff\\xfe"),
-        (b"caf\xc3\xa9\n", "caf\u00e9"),
-        (b"kworker/0:1\n", "kworker/0:1"),
-        (b"", ""),
-    ],
-)
-def test_parse_comm(raw, expected):
-    assert parse_comm(raw) == expected
-
-
-def test_decode_exact_is_json_safe():
-    text = decode_exact(b"a\xffb\x00c")
-    assert text == "a\\xffb\x00c"
-    assert json.loads(json.dumps(text)) == text
-
-
-@pytest.mark.parametrize(
-    "raw,expected",
-    [
-        (b"/usr/sbin/rpcbind\0-f\0-w\0", ["/usr/sbin/rpcbind", "-f", "-w"]),
-        (b"nginx: master process /usr/sbin/nginx\0", ["nginx: master process /usr/sbin/nginx"]),
-        (b"prog\0arg with space\0\0last\0", ["prog", "arg with space", "", "last"]),
-        (b"prog\0\0", ["prog", ""]),  # a trailing empty argument survives
-        (b"setproctitle without nul", ["setproctitle without nul"]),
-        (b"bad\xff\0ok\0", ["bad\\xff", "ok"]),
-        (b"", []),  # kernel threads and zombies
-    ],
-)
-def test_parse_cmdline(raw, expected):
-    assert parse_cmdline(raw) == expected
 
 
 @pytest.mark.parametrize(
@@ -192,12 +149,23 @@ def _hostile_expected(capture):
     expected = {}
     for record in MANIFEST["hostile"]:
         comm = bytes.fromhex(record["comm_hex"])
-        name = decode_exact(comm[:15])  # TASK_COMM_LEN - 1
-        arg = decode_exact(comm)
+        name, name_raw = decode_name(comm[:15])  # TASK_COMM_LEN - 1
+        arg = decode_name(comm)[0]
+        argv = [
+            b"/root/.pyenv/versions/3.11.7/bin/python3",
+            b"-c",
+            capture.CHILD_CODE.encode(),
+            comm,
+            b"arg with space",
+            b"",
+            b"\xff-not-utf8",
+        ]
         expected[record["pid"]] = {
             "pid": record["pid"],
             "name": name,
+            "name_raw": name_raw,
             "exe": exe,
+            "exe_raw": None,
             "cmdline": [
                 "/root/.pyenv/versions/3.11.7/bin/python3",
                 "-c",
@@ -205,8 +173,11 @@ def _hostile_expected(capture):
                 arg,
                 "arg with space",
                 "",
-                "\\xff-not-utf8",
+                "\ufffd-not-utf8",
             ],
+            # One argument is not UTF-8 (and the comm may not be either): every one in hex.
+            "cmdline_raw": [word.hex() for word in argv],
+            "cmdline_truncated": False,
             "uid": 0,
             "user": "root",
             "ns_pid": record["pid"],
@@ -220,7 +191,7 @@ def test_read_process_on_captured_hostile_names(proc_tree):
     expected = _hostile_expected(_capture_module())
     names = sorted(read_process(root, pid, users)["name"] for pid in expected)
     assert names == sorted(
-        ['"q"', "(x)", "0123456789abcde", "\\xff\\xfe", "a b", "new\nline", "trail\n"]
+        ['"q"', "(x)", "0123456789abcde", "\ufffd\ufffd", "a b", "new\nline", "trail\n"]
     )
     for pid, want in expected.items():
         assert read_process(root, pid, users) == want
@@ -311,8 +282,12 @@ def test_read_process_rpcbind_layout(proc_tree):
     assert read_process(root, 49, users) == {
         "pid": 49,
         "name": "rpcbind",
+        "name_raw": None,
         "exe": "/usr/sbin/rpcbind",
+        "exe_raw": None,
         "cmdline": ["/sbin/rpcbind", "-f", "-w"],
+        "cmdline_raw": None,
+        "cmdline_truncated": False,
         "uid": 107,
         "user": "_rpc",
         "ns_pid": 49,

@@ -310,3 +310,63 @@ def test_exposure_diff(finding, before, after, changed):
 
 def test_exposure_diff_empty():
     assert exposure_diff([]) == {"changed": False, "before": "", "after": ""}
+
+
+# ---------------------------------------------------------------------------
+# Hostile names: every line that reaches the terminal is escaped
+
+ESC = "\x1b"
+# (unit, process names, note) as a process on the host could make them; the owner and the note
+# as the terminal must show them.
+HOSTILE = [
+    pytest.param(
+        "\x1b]0;title\x07x.service",
+        ["sshd"],
+        None,
+        "\\x1b]0;title\\x07x.service",
+        "failed",
+        id="osc-title",
+    ),
+    pytest.param(
+        "\x1b[2J.service", [], "gone \x1b[2J", "\\x1b[2J.service", "gone \\x1b[2J", id="csi-clear"
+    ),
+    pytest.param(None, ["\x9b2Jpy", "a\nb"], None, "\\x9b2Jpy,a\\x0ab", "failed", id="c1-in-comm"),
+    pytest.param(
+        "\u202eecivres.x", [], "\u2066x\u2069", "\\u202eecivres.x", "\\u2066x\\u2069", id="bidi"
+    ),
+    pytest.param("[a](//evil.io)", [], None, "[a](//evil.io)", "failed", id="markdown-as-is"),
+    pytest.param("x' 'sshd.service", [], None, "x' 'sshd.service", "failed", id="quoted-split"),
+]
+
+
+def _raw_controls(text):
+    return [c for c in text if ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c in "\u202e\u2066"]
+
+
+@pytest.mark.parametrize("unit,processes,note,owner,shown_note", HOSTILE)
+def test_finding_lines_and_failure_message_escape_host_names(
+    unit, processes, note, owner, shown_note
+):
+    f = finding(unit=unit, processes=processes, note=note, status="failed")
+    assert finding_lines([f]) == [
+        "failed     block    tcp 0.0.0.0:8080 (%s) rule builtin-admin: %s%s"
+        % (owner, ADMIN_REASON, " [%s]" % shown_note if note else "")
+    ]
+    assert unremediated([f]) == ["8080/tcp block (%s)" % shown_note]
+    assert _raw_controls("".join(finding_lines([f]) + unremediated([f]))) == []
+
+
+@pytest.mark.parametrize("unit,processes,note,owner,shown_note", HOSTILE)
+def test_exposure_diff_escapes_host_names(unit, processes, note, owner, shown_note):
+    f = _diff_finding(8080, "block", unit=unit, processes=processes, activated_by=[ESC + "c"])
+    assert exposure_diff([f]) == {
+        "changed": True,
+        "before": "tcp 0.0.0.0:8080 (%s) reachable from everyone\n" % owner,
+        "after": "tcp 0.0.0.0:8080 (%s) closed to every outside source by firewalld\n" % owner,
+    }
+    disable = exposure_diff([dict(f, action="disable", unit=unit or "\x1b[0m")])
+    assert disable["after"].endswith(", \\x1bc stopped, disabled and masked\n")
+    for text in disable["before"], disable["after"]:
+        # One line per finding, and nothing in it a terminal would act on.
+        assert text.count("\n") == 1
+        assert _raw_controls(text[:-1]) == []

@@ -44,38 +44,45 @@ def systemctl_ok(args):
     return 0, _read("systemd", "rpcbind_show.txt"), ""
 
 
-P1 = {
-    "pid": 1,
-    "name": "systemd",
-    "exe": "/usr/lib/systemd/systemd",
-    "cmdline": ["/sbin/init"],
-    "user": "root",
-    "uid": 0,
-}
-P49 = {
-    "pid": 49,
-    "name": "rpcbind",
-    "exe": "/usr/sbin/rpcbind",
-    "cmdline": ["/sbin/rpcbind", "-f", "-w"],
-    "user": "_rpc",
-    "uid": 107,
-}
-P72 = {
-    "pid": 72,
-    "name": "nginx",
-    "exe": "/usr/sbin/nginx",
-    "cmdline": ["nginx: master process /usr/sbin/nginx -g daemon on; master_process on;"],
-    "user": "root",
-    "uid": 0,
-}
-P73 = {
-    "pid": 73,
-    "name": "nginx",
-    "exe": "/usr/sbin/nginx",
-    "cmdline": ["nginx: worker process"],
-    "user": "www-data",
-    "uid": 33,
-}
+def proc(**fields):
+    """A process as the facts show it, its names valid UTF-8 and its command line whole."""
+    entry = {"name_raw": None, "exe_raw": None, "cmdline_raw": None, "cmdline_truncated": False}
+    entry.update(fields)
+    return entry
+
+
+P1 = proc(
+    pid=1,
+    name="systemd",
+    exe="/usr/lib/systemd/systemd",
+    cmdline=["/sbin/init"],
+    user="root",
+    uid=0,
+)
+P49 = proc(
+    pid=49,
+    name="rpcbind",
+    exe="/usr/sbin/rpcbind",
+    cmdline=["/sbin/rpcbind", "-f", "-w"],
+    user="_rpc",
+    uid=107,
+)
+P72 = proc(
+    pid=72,
+    name="nginx",
+    exe="/usr/sbin/nginx",
+    cmdline=["nginx: master process /usr/sbin/nginx -g daemon on; master_process on;"],
+    user="root",
+    uid=0,
+)
+P73 = proc(
+    pid=73,
+    name="nginx",
+    exe="/usr/sbin/nginx",
+    cmdline=["nginx: worker process"],
+    user="www-data",
+    uid=33,
+)
 
 
 def entry(
@@ -477,10 +484,11 @@ def real_sockets():
 def _me():
     me = read_process("/proc", os.getpid())
     with open("/proc/self/comm", "rb") as f:
-        assert me["name"] == f.read()[:-1].decode("utf-8", "backslashreplace")
+        assert me["name"] == f.read()[:-1].decode("utf-8", "replace")
     with open("/proc/self/cgroup") as f:
         unit = parse_cgroup(f.read())
-    return dict((k, me[k]) for k in ("pid", "name", "exe", "cmdline", "user", "uid")), unit
+    keys = ("pid", "name", "name_raw", "exe", "exe_raw", "cmdline", "cmdline_raw", "user", "uid")
+    return dict((k, me[k]) for k in keys + ("cmdline_truncated",)), unit
 
 
 @pytest.mark.parametrize("source", ["sock_diag", "proc"])

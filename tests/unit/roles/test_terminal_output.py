@@ -1,0 +1,220 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What ansible-playbook prints of hostile host names: the role's own tasks, run on localhost.
+
+The tasks that print host data (loop labels, the findings, the --diff, the failure message and
+its re-raise by the playbooks) are copied from the role and playbook files, so a change there
+is tested here. They run through the real callback, once per result format.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+ROLE_TASKS = os.path.join(REPO, "roles", "exposed_ports", "tasks")
+ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+
+UNITS = [
+    "\x1b]0;title\x07x.service",
+    "\x1b[2J.service",
+    "\x9b2J.service",
+    "\u202eecivres.x",
+    "x' 'sshd.service",
+    "[a](//evil.io)",
+    "![t](http:x).service",
+]
+# Characters a terminal acts on: C0 (newline, carriage return and tab are the callback's own),
+# DEL, C1 and the bidi overrides and isolates.
+RAW = set(chr(c) for c in range(0x20) if chr(c) not in "\n\r\t")
+RAW |= set(chr(c) for c in range(0x7F, 0xA0))
+RAW |= set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _finding(unit, index):
+    return {
+        "rule": "builtin-admin",
+        "reason": "Admin consoles are not for the internet.",
+        "protocol": "tcp",
+        "family": "ipv4",
+        "address": "0.0.0.0",
+        "port": 8080 + index,
+        "scope": "any",
+        "interface": None,
+        "processes": ["py\x1b[31m" + str(index)],
+        "pids": [100 + index],
+        "unit": unit,
+        "activated_by": [],
+        "policy_action": "disable",
+        "action": "disable",
+        "status": "open",
+        "note": "still listening: " + unit,
+        "sources": [],
+        "exposure": "everyone",
+        "exposed_to": [],
+    }
+
+
+def _flatten(tasks):
+    for task in tasks:
+        yield task
+        for key in ("block", "rescue", "always"):
+            yield from _flatten(task.get(key) or [])
+
+
+def _load(path):
+    with open(path) as f:
+        return list(_flatten(yaml.safe_load(f)))
+
+
+def _tasks(path, *names):
+    tasks = dict((t["name"], t) for t in _load(path))
+    return [tasks[name] for name in names]
+
+
+def _label_tasks():
+    """A debug task per loop of services.yml and firewall.yml over names, with its loop_control."""
+    looped = [
+        task
+        for name in ("services.yml", "firewall.yml")
+        for task in _load(os.path.join(ROLE_TASKS, name))
+        # Loops whose items are names, passed whole to the module (not item.port and the like).
+        if "loop" in task and "{{ item }}" in json.dumps(task)
+    ]
+    assert len(looped) == 4  # the three unit loops and the rich rules
+    return [
+        {
+            "name": "label of: " + task["name"],
+            "ansible.builtin.debug": {"msg": "looped"},
+            "loop": "{{ hostile_units }}",
+            "loop_control": task.get("loop_control", {}),
+        }
+        for task in looped
+    ]
+
+
+def _playbook():
+    (diff_task,) = _tasks(
+        os.path.join(ROLE_TASKS, "evaluate.yml"),
+        "Show what remediation changes (before and after, with --diff)",
+    )
+    shown, fail = _tasks(
+        os.path.join(ROLE_TASKS, "report.yml"),
+        "Show the findings",
+        "Fail when a finding could not be remediated",
+    )
+    (reraise,) = _tasks(
+        os.path.join(REPO, "playbooks", "tasks", "apply_role.yml"), "Fail the host as the role did"
+    )
+    control = {
+        # Printed raw on purpose: shows that this run would catch a raw byte.
+        "name": "control",
+        "ansible.builtin.debug": {"msg": "looped"},
+        "loop": ["CONTROL\x1b[0m"],
+    }
+    # A module failing with a message that quotes host data (Ansible prints that one raw), then
+    # the playbooks' re-raise of it.
+    module_failure = {
+        "block": [
+            {
+                "name": "module failure",
+                "ansible.builtin.fail": {"msg": "CONTROL no unit {{ hostile_units[1] }}"},
+            }
+        ],
+        "rescue": [dict(reraise, ignore_errors=True)],
+    }
+    return [
+        {
+            "name": "Terminal output of hostile names",
+            "hosts": "localhost",
+            "connection": "local",
+            "gather_facts": False,
+            "vars": {
+                "__exposed_ports_check_mode": False,
+                "exposed_ports_fail_on_unremediated": True,
+                "exposed_ports_firewall_enable": False,
+                "__exposed_ports_context": {"firewall": {"state": "running"}},
+            },
+            "tasks": [control, module_failure]
+            + _label_tasks()
+            + [
+                diff_task,
+                {"block": [shown, fail], "rescue": [reraise]},
+            ],
+        }
+    ]
+
+
+FORMATS = ("json", "yaml")
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    """{result format: (exit status, stdout)} of the playbook, both runs started at once."""
+    base = tmp_path_factory.mktemp("terminal")
+    namespace = base / "ansible_collections" / "portguard"
+    namespace.mkdir(parents=True)
+    (namespace / "hardening").symlink_to(REPO)
+    findings = [_finding(unit, i) for i, unit in enumerate(UNITS)]
+    (base / "play.yml").write_text(yaml.safe_dump(_playbook()))
+    (base / "vars.json").write_text(
+        json.dumps(
+            {
+                "hostile_units": UNITS,
+                "__exposed_ports_result": {"findings": findings},
+                "exposed_ports_report": {"findings": findings},
+            }
+        )
+    )
+    (base / "ansible.cfg").write_text("[defaults]\n")
+    runs = {}
+    for result_format in FORMATS:
+        env = dict((k, v) for k, v in os.environ.items() if not k.startswith("ANSIBLE_"))
+        env.update(
+            ANSIBLE_COLLECTIONS_PATH=str(base),
+            ANSIBLE_CONFIG=str(base / "ansible.cfg"),
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
+            ANSIBLE_CALLBACK_RESULT_FORMAT=result_format,
+            ANSIBLE_LOCALHOST_WARNING="0",
+            ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
+            ANSIBLE_LOCAL_TEMP=str(base / ("tmp-" + result_format)),
+        )
+        runs[result_format] = subprocess.Popen(
+            [ANSIBLE_PLAYBOOK, "-i", "localhost,", "--diff", "-e", "@vars.json", "play.yml"],
+            cwd=str(base),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+    outputs = {}
+    for result_format, run in runs.items():
+        out = run.communicate(timeout=120)[0].decode("utf-8")
+        outputs[result_format] = (run.returncode, out)
+    return outputs
+
+
+@pytest.mark.parametrize("result_format", FORMATS)
+def test_no_raw_control_character_reaches_the_terminal(outputs, result_format):
+    returncode, out = outputs[result_format]
+    assert returncode == 2, out
+    lines = out.splitlines()
+    raw = [line for line in lines if set(line) & RAW]
+    assert len(raw) == 2
+    assert raw[0].startswith("ok: [localhost] => (item=CONTROL\x1b[0m)")
+    assert raw[1] == "[ERROR]: Task failed: Action failed: CONTROL no unit \x1b[2J.service"
+    reraised = "[ERROR]: Task failed: Action failed: CONTROL no unit \\x1b[2J.service"
+    assert lines.count(reraised) == 1
+    # Every unit was printed, escaped: as a loop label, in the --diff, in the findings shown and
+    # in the failure message, raised by the role and again by the playbook.
+    failures = [line for line in lines if line.startswith("[ERROR]: Task failed: Action failed: n")]
+    assert len(failures) == 2
+    for shown in ("\\x1b]0;title\\x07x.service", "\\x9b2J.service", "\\u202eecivres.x"):
+        assert sum("(item=%s)" % shown in line for line in lines) == 4
+        assert sum(line.startswith("+tcp ") and shown in line for line in lines) == 1
+        assert all("(still listening: %s)" % shown in line for line in failures)
+        # The findings shown are a JSON or YAML result: wrapped, their backslashes maybe doubled.
+        assert "[still listening: %s]" % shown in " ".join(out.split()).replace("\\\\", "\\")
