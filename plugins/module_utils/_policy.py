@@ -35,6 +35,9 @@ from ansible_collections.portguard.hardening.plugins.module_utils._firewall_mode
     exposure,
     parse_firewall,
 )
+from ansible_collections.portguard.hardening.plugins.module_utils._sources import (
+    canonical_source,
+)
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
     PolicyError,
     is_list,
@@ -216,13 +219,6 @@ def _parse_port_spec(value):
     return (low, high)
 
 
-def _canonical_source(text):
-    net = _network(text)
-    if net.prefixlen == net.max_prefixlen:
-        return str(net.network_address)
-    return str(net)
-
-
 def _within(source, allowed):
     """True when every address of ``source`` is inside one of the ``allowed`` networks."""
     net = _network(source)
@@ -401,9 +397,11 @@ def _glob_problem(item):
 
 
 def _source_problem(item):
-    if isinstance(item, str) and _network(item) is not None:
-        return None
-    return f"{show(item)} is not an IP address or CIDR network (hostnames are not accepted)"
+    try:
+        canonical_source(item)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _match_problems(rule):
@@ -462,7 +460,7 @@ def _normalize_rule(rule):
         "id": rule_id,
         "action": rule["action"],
         "reason": rule.get("reason") or f"rule {show(rule_id)} (no reason given)",
-        "sources": _sorted_sources([_canonical_source(s) for s in rule.get("sources") or []]),
+        "sources": _sorted_sources([canonical_source(s) for s in rule.get("sources") or []]),
         "ports": [_parse_port_spec(p) for p in match["ports"]] if "ports" in match else None,
         "protocols": list(match.get("protocols") or PROTOCOLS),
         "units": optional("units"),
