@@ -310,6 +310,9 @@ def _rule_errors(rule, index, seen):
         return [f"rule #{index}: expected a mapping with id, match and action, got {show(rule)}"]
     rule_id = rule.get("id")
     label = f"rule {show(rule_id)}" if is_name(rule_id) else f"rule #{index}"
+    if is_name(rule_id) and rule_id in seen:
+        # Two rules share the id: the position says which one is meant.
+        label += f" (#{index})"
     return [f"{label}: {problem}" for problem in _rule_problems(rule, index, seen)]
 
 

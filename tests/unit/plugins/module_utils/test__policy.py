@@ -228,7 +228,7 @@ def test_builtin_rules_are_fresh_copies():
         ),
         pytest.param(
             [rule("a", ports=[1]), rule("b", ports=[2]), rule("a", ports=[3])],
-            ["rule 'a': id 'a' is already used by rule #1"],
+            ["rule 'a' (#3): id 'a' is already used by rule #1"],
             id="duplicate-id",
         ),
         pytest.param(
