@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping
 
 from ansible_collections.portguard.hardening.plugins.module_utils._baseline import (
+    baseline_index,
     in_baseline,
     missing_from,
     validate_listeners,
@@ -863,7 +864,7 @@ def evaluate(
         raise PolicyError(errors)
     _check_sockets(sockets, "sockets")
     ctx = _read_context(context)
-    ctx["baseline"] = baseline
+    ctx["baseline"] = None if baseline is None else baseline_index(baseline)
     ctx["protected_units"] = _protected_units(sockets, ctx)
     policy = _effective_rules(rules, use_builtin)
     default = _default_rule(default_action)
