@@ -13,7 +13,7 @@ export ANSIBLE_CONFIG := $(ROOT)/lab/ansible.cfg
 # Scenarios run by `make molecule`, in order; override with SCENARIOS="smoke ...".
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: setup packages images demo lab-down test lint unit render sanity build matrix molecule bench clean
+.PHONY: setup packages images demo lab-down test lint unit render sanity build matrix molecule bench bench-baseline clean
 
 # The virtualenv only: enough for lint, unit, sanity and build, without root.
 setup:
@@ -60,6 +60,10 @@ molecule: images
 # Scale benchmark (bench/listeners.py): BENCH_ARGS="--sizes 1000,4000 --repeat 3" to narrow it.
 bench: packages
 	@python bench/listeners.py $(BENCH_ARGS)
+
+# Baseline benchmark (bench/baseline.py): validating, loading and matching 8,000 x 8,000.
+bench-baseline: setup
+	@python bench/baseline.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .cache tests/output portguard-hardening-*.tar.gz

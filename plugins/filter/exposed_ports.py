@@ -24,6 +24,10 @@ from ansible_collections.portguard.hardening.plugins.module_utils._policy import
     validate_policy,
 )
 from ansible_collections.portguard.hardening.plugins.module_utils._values import count_problems
+from ansible_collections.portguard.hardening.plugins.plugin_utils._filenames import (
+    HostFileNameError,
+    host_file_path,
+)
 
 
 def _failure(name, errors):
@@ -69,6 +73,14 @@ def exposed_ports_baseline_document(sockets, host, recorded_at):
         raise _failure("exposed_ports_baseline_document", exc.errors) from None
 
 
+def exposed_ports_baseline_path(host, directory):
+    """The absolute path of the host's baseline file in ``directory``; raises naming the host."""
+    try:
+        return host_file_path(directory, host, ".yml")
+    except HostFileNameError as exc:
+        raise AnsibleFilterError(f"exposed_ports_baseline_path: {exc}") from None
+
+
 def exposed_ports_baseline_validate(doc):
     """True when the baseline document is valid; raises with every problem otherwise."""
     errors = validate_baseline(doc)
@@ -83,6 +95,7 @@ class FilterModule:
     def filters(self):
         return {
             "exposed_ports_baseline_document": exposed_ports_baseline_document,
+            "exposed_ports_baseline_path": exposed_ports_baseline_path,
             "exposed_ports_baseline_validate": exposed_ports_baseline_validate,
             "exposed_ports_builtin_rules": exposed_ports_builtin_rules,
             "exposed_ports_evaluate": exposed_ports_evaluate,

@@ -10,7 +10,7 @@ address are left out, so the IPv4 and IPv6 sockets of a service are one entry.
 _policy.evaluate() judges exposed sockets against the entries.
 
 Public: baseline_entries, baseline_document, validate_baseline,
-validate_listeners, in_baseline, missing_from and BaselineError.
+validate_listeners, baseline_index, in_baseline, missing_from and BaselineError.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -200,21 +200,31 @@ def validate_baseline(doc, where="baseline"):
     return problems
 
 
-def in_baseline(sock, entries):
-    """Whether a socket matches an entry: same protocol, port, scope and unit (None only None)."""
-    return any(
-        entry["protocol"] == sock["protocol"]
-        and entry["port"] == sock["port"]
-        and entry["scope"] == sock.get("scope")
-        and entry.get("unit") == sock.get("unit")
-        for entry in entries
-    )
+def _match_key(item):
+    """What a socket and an entry must share to match, or None when it cannot match anything."""
+    key = (item.get("protocol"), item.get("port"), item.get("scope"), item.get("unit"))
+    # Only plain scalars can be equal to a validated entry's; a list would not even hash.
+    if all(v is None or isinstance(v, (str, int)) for v in key):
+        return key
+    return None
+
+
+def baseline_index(entries):
+    """The entries as a set of match keys: in_baseline() then costs one look-up per socket."""
+    return frozenset(_match_key(entry) for entry in entries) - {None}
+
+
+def in_baseline(sock, index):
+    """Whether a socket matches an entry: same protocol, port, scope and unit (None only None).
+
+    ``index`` is baseline_index() of the entries; matching a host's sockets against its
+    baseline is then linear, not sockets x entries.
+    """
+    key = _match_key(sock)
+    return key is not None and key in index
 
 
 def missing_from(entries, sockets):
     """The entries no socket matches now, sorted and de-duplicated: listeners that went away."""
-    return [entry for entry in _sorted_entries(entries) if not _matched(entry, sockets)]
-
-
-def _matched(entry, sockets):
-    return any(in_baseline(sock, [entry]) for sock in sockets)
+    present = baseline_index(sockets)
+    return [entry for entry in _sorted_entries(entries) if _match_key(entry) not in present]

@@ -7,6 +7,18 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from collections.abc import Mapping
+
+from ansible_collections.portguard.hardening.plugins.module_utils._sources import (
+    canonical_source,
+)
+from ansible_collections.portguard.hardening.plugins.module_utils._values import (
+    PolicyError,
+    is_int,
+    is_list,
+    show,
+)
+
 
 def parse_service(text):
     """Ports and included services of one service, from `firewall-cmd --info-service=NAME` output.
@@ -112,8 +124,47 @@ def firewall_view(state, info=None, service_ports=None):
     }
 
 
-def _family(source):
-    return "ipv6" if ":" in source else "ipv4"
+_PROTOCOLS = ("tcp", "udp")
+
+
+def _checked_port(item, where):
+    """(port, protocol) of a plan entry, or PolicyError: they are written into a rich rule."""
+    port, protocol = item.get("port"), item.get("protocol")
+    problems = []
+    if not is_int(port) or not 0 < port < 65536:
+        problems.append(f"{where}: port {show(port)} is not a port (1-65535)")
+    if not isinstance(protocol, str) or protocol not in _PROTOCOLS:
+        problems.append(f"{where}: protocol {show(protocol)} is not tcp or udp")
+    if problems:
+        raise PolicyError(problems)
+    return int(port), str(protocol)
+
+
+def _checked_source(source, where):
+    """(family, source) for a source already in canonical form, or PolicyError."""
+    try:
+        canonical = canonical_source(source)
+    except ValueError as exc:
+        raise PolicyError([f"{where}: {exc}"]) from None
+    if canonical != source:
+        raise PolicyError(
+            [f"{where}: {show(source)} is not in canonical form (expected {show(canonical)})"]
+        )
+    return ("ipv6" if ":" in canonical else "ipv4"), canonical
+
+
+def _entries(plan, key):
+    """(label, entry) for the plan's `key` list, the label naming the entry and its rules."""
+    entries = []
+    for index, item in enumerate(plan.get(key) or []):
+        where = f"plan.{key}[{index}]"
+        if not isinstance(item, Mapping):
+            raise PolicyError([f"{where}: expected a mapping, got {show(item)}"])
+        rules = item.get("rules")
+        if is_list(rules) and rules:
+            where += " (rules {})".format(", ".join(show(r) for r in rules))
+        entries.append((where, item))
+    return entries
 
 
 def rich_rules(plan):
@@ -123,17 +174,26 @@ def rich_rules(plan):
     admitted sources (-20) come before the reject for everyone else (-10), so a port that a zone
     or service opens is still closed. Loopback traffic never passes through firewalld's zones,
     so local clients keep working.
+
+    Every value is checked again before it is written into a rule, sources in the canonical
+    form the policy gives them; PolicyError names the plan entry otherwise.
     """
+    restrict = _entries(plan, "firewall_restrict")
+    block = _entries(plan, "firewall_block")
     rules = []
-    for item in plan.get("firewall_restrict", []):
-        for source in item["sources"]:
+    for where, item in restrict:
+        port, protocol = _checked_port(item, where)
+        sources = item.get("sources")
+        if not is_list(sources) or not sources:
+            raise PolicyError([f"{where}: sources must be a non-empty list, got {show(sources)}"])
+        for number, source in enumerate(sources):
+            family, address = _checked_source(source, f"{where}: sources[{number}]")
             rules.append(
                 'rule family="%s" priority="-20" source address="%s" port port="%d" '
-                'protocol="%s" accept' % (_family(source), source, item["port"], item["protocol"])
+                'protocol="%s" accept' % (family, address, port, protocol)
             )
-    for item in plan.get("firewall_block", []) + plan.get("firewall_restrict", []):
+    for where, item in block + restrict:
         rules.append(
-            'rule priority="-10" port port="%d" protocol="%s" reject'
-            % (item["port"], item["protocol"])
+            'rule priority="-10" port port="%d" protocol="%s" reject' % _checked_port(item, where)
         )
     return rules

@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping
 
 from ansible_collections.portguard.hardening.plugins.module_utils._baseline import (
+    baseline_index,
     in_baseline,
     missing_from,
     validate_listeners,
@@ -36,6 +37,9 @@ from ansible_collections.portguard.hardening.plugins.module_utils._firewall_mode
     parse_firewall,
 )
 from ansible_collections.portguard.hardening.plugins.module_utils._firewalld import rich_rules
+from ansible_collections.portguard.hardening.plugins.module_utils._sources import (
+    canonical_source,
+)
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
     PolicyError,
     is_list,
@@ -217,13 +221,6 @@ def _parse_port_spec(value):
     return (low, high)
 
 
-def _canonical_source(text):
-    net = _network(text)
-    if net.prefixlen == net.max_prefixlen:
-        return str(net.network_address)
-    return str(net)
-
-
 def _within(source, allowed):
     """True when every address of ``source`` is inside one of the ``allowed`` networks."""
     net = _network(source)
@@ -315,6 +312,9 @@ def _rule_errors(rule, index, seen):
         return [f"rule #{index}: expected a mapping with id, match and action, got {show(rule)}"]
     rule_id = rule.get("id")
     label = f"rule {show(rule_id)}" if is_name(rule_id) else f"rule #{index}"
+    if is_name(rule_id) and rule_id in seen:
+        # Two rules share the id: the position says which one is meant.
+        label += f" (#{index})"
     return [f"{label}: {problem}" for problem in _rule_problems(rule, index, seen)]
 
 
@@ -402,9 +402,11 @@ def _glob_problem(item):
 
 
 def _source_problem(item):
-    if isinstance(item, str) and _network(item) is not None:
-        return None
-    return f"{show(item)} is not an IP address or CIDR network (hostnames are not accepted)"
+    try:
+        canonical_source(item)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _match_problems(rule):
@@ -463,7 +465,7 @@ def _normalize_rule(rule):
         "id": rule_id,
         "action": rule["action"],
         "reason": rule.get("reason") or f"rule {show(rule_id)} (no reason given)",
-        "sources": _sorted_sources([_canonical_source(s) for s in rule.get("sources") or []]),
+        "sources": _sorted_sources([canonical_source(s) for s in rule.get("sources") or []]),
         "ports": [_parse_port_spec(p) for p in match["ports"]] if "ports" in match else None,
         "protocols": list(match.get("protocols") or PROTOCOLS),
         "units": optional("units"),
@@ -863,7 +865,7 @@ def evaluate(
         raise PolicyError(errors)
     _check_sockets(sockets, "sockets")
     ctx = _read_context(context)
-    ctx["baseline"] = baseline
+    ctx["baseline"] = None if baseline is None else baseline_index(baseline)
     ctx["protected_units"] = _protected_units(sockets, ctx)
     policy = _effective_rules(rules, use_builtin)
     default = _default_rule(default_action)

@@ -26,6 +26,7 @@ CONTEXT = {"management_ports": [{"port": 22, "protocol": "tcp"}]}
 def test_filter_names():
     assert sorted(FILTERS) == [
         "exposed_ports_baseline_document",
+        "exposed_ports_baseline_path",
         "exposed_ports_baseline_validate",
         "exposed_ports_builtin_rules",
         "exposed_ports_evaluate",

@@ -9,6 +9,7 @@ from ansible_collections.portguard.hardening.plugins.module_utils._baseline impo
     BaselineError,
     baseline_document,
     baseline_entries,
+    baseline_index,
     in_baseline,
     missing_from,
     validate_baseline,
@@ -321,11 +322,11 @@ def test_validate_listeners_names_its_list():
     ],
 )
 def test_in_baseline(socket, expected):
-    assert in_baseline(socket, doc()["listeners"]) is expected
+    assert in_baseline(socket, baseline_index(doc()["listeners"])) is expected
 
 
 def test_in_empty_baseline():
-    assert in_baseline(sock("tcp", "0.0.0.0", 22, "ssh.service"), []) is False
+    assert in_baseline(sock("tcp", "0.0.0.0", 22, "ssh.service"), baseline_index([])) is False
 
 
 @pytest.mark.parametrize(

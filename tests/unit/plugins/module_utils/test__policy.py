@@ -192,7 +192,7 @@ def test_builtin_rules_are_fresh_copies():
                     "id": "v6",
                     "match": {"ports": [53]},
                     "action": "restrict",
-                    "sources": ["2001:db8::/32", "192.0.2.7", "10.0.0.1/8"],
+                    "sources": ["2001:db8::/32", "192.0.2.7", "10.0.0.1/32"],
                 },
                 {"id": "builtin-rpcbind", "enabled": False},
                 rule("builtin-admin", "allow", ports=[8080]),
@@ -228,7 +228,7 @@ def test_builtin_rules_are_fresh_copies():
         ),
         pytest.param(
             [rule("a", ports=[1]), rule("b", ports=[2]), rule("a", ports=[3])],
-            ["rule 'a': id 'a' is already used by rule #1"],
+            ["rule 'a' (#3): id 'a' is already used by rule #1"],
             id="duplicate-id",
         ),
         pytest.param(
@@ -714,7 +714,7 @@ def test_lab_host_firewalld_running():
 
 def test_lab_host_does_not_change_its_inputs():
     sockets, context = copy.deepcopy(LAB), lab_context()
-    rules = [dict(rule("mc", "restrict", ports=[11211]), sources=["10.0.0.1/8"])]
+    rules = [dict(rule("mc", "restrict", ports=[11211]), sources=["10.0.0.1/32"])]
     before = copy.deepcopy((sockets, rules, context))
     evaluate(sockets, rules, "report", True, context)
     assert (sockets, rules, context) == before
@@ -1294,7 +1294,7 @@ def test_parse_firewall_errors(firewall, errors):
 # ---------------------------------------------------------------------------
 # Restrict and restricted exposure
 
-MC_RESTRICT = dict(rule("mc", "restrict", ports=[11211]), sources=["10.0.0.1/8", "192.0.2.7"])
+MC_RESTRICT = dict(rule("mc", "restrict", ports=[11211]), sources=["10.0.0.0/8", "192.0.2.7"])
 
 
 def test_restrict_plan_when_exposed_to_everyone():
