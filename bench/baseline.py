@@ -59,7 +59,7 @@ def build(size):
 def timed(repeat, func):
     times = []
     result = None
-    for _ in range(repeat):
+    for _round in range(repeat):
         start = time.perf_counter()
         result = func()
         times.append(time.perf_counter() - start)
@@ -115,7 +115,7 @@ def main(argv=None):
     with_baseline, result = timed(
         args.repeat, lambda: _policy.evaluate(sockets, [], baseline=listeners)
     )
-    without, _ = timed(args.repeat, lambda: _policy.evaluate(sockets, []))
+    without, _result = timed(args.repeat, lambda: _policy.evaluate(sockets, []))
     assert (result["summary"]["drift"], len(result["baseline"]["missing"])) == (
         len(sockets) - hits,
         missing,
@@ -134,13 +134,13 @@ def main(argv=None):
             with open(path, "w") as f:
                 yaml.safe_dump(doc, f, default_flow_style=False)
             size = os.path.getsize(path)
-            load, _ = timed(args.repeat, lambda: module.read_baseline(path, max(size, 1 << 20)))
+            load, _doc = timed(args.repeat, lambda: module.read_baseline(path, max(size, 1 << 20)))
             with open(path) as f:
                 text = f.read()
         print(f"  load ({size / 1024:.0f} KiB file)     {load:8.3f} s")
         from_yaml = ansible_from_yaml()
         if from_yaml is not None:
-            reference, _ = timed(args.repeat, lambda: from_yaml(text))
+            reference, _ref = timed(args.repeat, lambda: from_yaml(text))
             print(f"  ... with from_yaml       {reference:8.3f} s  (file lookup | from_yaml)")
     else:
         print("  load                     (no reader in this tree)")

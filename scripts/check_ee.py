@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """Check an `ansible-builder create` context against the collection it is for.
 
-    scripts/check_ee.py CONTEXT_DIR
+    python scripts/check_ee.py CONTEXT_DIR
 
 The execution environment must name this collection and every dependency of galaxy.yml, and
 allow exactly the ansible-core minors of tests/matrix/versions.  Exits 1 with each mismatch.

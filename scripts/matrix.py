@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The version matrix: the collection on every ansible-core release it claims.
 
 For each row of tests/matrix/versions, in a virtualenv of its own (kept between runs under
@@ -13,7 +12,7 @@ change):
 Besides, the host-side unit tests (sockets, owners, systemd units) run on the oldest and the
 newest managed-host Python.  Prints a table and exits non-zero when any cell failed.
 
-    scripts/matrix.py [--only 2.16,2.21] [--no-molecule]
+    python scripts/matrix.py [--only 2.16,2.21] [--no-molecule]
 """
 
 import argparse
@@ -141,7 +140,13 @@ def run(cmd, log_path, env=None, cwd=ROOT, timeout=1800):
         out.flush()
         try:
             proc = subprocess.run(
-                cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd, timeout=timeout
+                cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=cwd,
+                timeout=timeout,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             out.write("timed out after %d s\n" % timeout)
@@ -234,7 +239,9 @@ def facts_check(env, python, listener, log_path):
     env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.builtin.json"
     with open(log_path, "a") as out:
         out.write("\n$ %s\n" % " ".join(cmd))
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=300, check=False
+        )
         out.write(proc.stdout[-4000:] + proc.stderr[-4000:])
     if proc.returncode != 0:
         return "exit %d" % proc.returncode
@@ -344,7 +351,7 @@ def host_side(found, log_path):
         if python is None or got != tuple(map(int, version.split("."))):
             cells[version] = "skipped: no Python %s here" % version
             continue
-        path, _ = venv("host-py" + version, python, HOST_PINS, log_path)
+        path, _built = venv("host-py" + version, python, HOST_PINS, log_path)
         if path is None:
             cells[version] = "FAIL (venv)"
             continue
