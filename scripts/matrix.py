@@ -117,12 +117,14 @@ def interpreters():
     candidates += sorted(glob.glob("/usr/bin/python3.[0-9]*"))
     candidates += sorted(glob.glob(os.path.join(pyenv, "versions", "3.*", "bin", "python3")))
     for path in candidates:
-        if not path or not os.access(path, os.X_OK) or path.endswith("-config"):
+        path = os.path.realpath(path) if path else path
+        # pyenv's shims are scripts that pick a build by the directory: name the build itself.
+        if not path or "/shims/" in path or not os.access(path, os.X_OK):
             continue
         # pyenv's shims can point at a build that is not there: ask the interpreter itself.
         version = _version_of(path)
         if version and version not in found:
-            found[version] = os.path.realpath(path)
+            found[version] = path
     return found
 
 

@@ -6,9 +6,9 @@ import os
 import socket
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.portguard.hardening.plugins.modules import listening_facts
 from ansible_collections.portguard.hardening.plugins.modules.listening_facts import gather
+from module_args import patch_module_args
 
 
 def _systemctl(args):
