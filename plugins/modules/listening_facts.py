@@ -20,7 +20,7 @@ description:
     C(/proc); needs neither C(ss), C(netstat), C(ps) nor C(lsof) on the host, only
     Python's standard library.
   - Asks systemd about its socket units and about the units the sockets belong to, with
-    three C(systemctl) calls per run, only when the host was booted with systemd
+    up to three C(systemctl) calls per run, only when the host was booted with systemd
     (C(/run/systemd/system) exists). Unit names are passed as arguments, never through a
     shell, and only names that follow systemd's unit-name grammar.
   - A socket belongs to a unit of the system's service manager (PID 1), read from the
