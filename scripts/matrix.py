@@ -39,7 +39,10 @@ HOST_PYTHONS = ("3.8", "3.13")
 HOST_TESTS = [
     "tests/unit/plugins/module_utils/test__sockets.py",
     "tests/unit/plugins/module_utils/test__owners.py",
+    "tests/unit/plugins/module_utils/test__owners_cgroups.py",
+    "tests/unit/plugins/module_utils/test__unit_names.py",
     "tests/unit/plugins/module_utils/test__systemd_sockets.py",
+    "tests/unit/plugins/module_utils/test__systemd_units.py",
 ]
 # pytest 8.3 is the newest that still runs on Python 3.8.
 HOST_PINS = ["pytest==8.3.5"]

@@ -11,6 +11,9 @@ __metaclass__ = type
 from collections.abc import Mapping
 
 from ansible_collections.portguard.hardening.plugins.module_utils._firewalld import firewall_view
+from ansible_collections.portguard.hardening.plugins.module_utils._unit_names import (
+    unit_name_problem,
+)
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
     PolicyError,
     is_list,
@@ -147,6 +150,14 @@ def _list_problems(reads):
             if not is_name(unit):
                 problems.append(
                     "management_units[%d]: expected a unit name, got %s" % (index, show(unit))
+                )
+            elif unit_name_problem(unit):
+                # Matched against the system units PID 1 confirmed: a name systemd cannot
+                # have would protect nothing.
+                problems.append(
+                    "management_units[%d]: %s is not a systemd unit name: it %s (write the "
+                    "system unit, such as ssh.service)"
+                    % (index, show(unit), unit_name_problem(unit))
                 )
     if is_list(reads["socket_units"]):
         for index, unit in enumerate(reads["socket_units"]):

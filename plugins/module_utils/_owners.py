@@ -13,6 +13,7 @@ __metaclass__ = type  # noqa: UP001 - ansible-test boilerplate
 
 import contextlib
 import errno
+import functools
 import os
 
 try:
@@ -20,10 +21,24 @@ try:
 except ImportError:  # pragma: no cover - not on Linux
     pwd = None
 
-# Suffixes of the unit types that own processes; the first three are preferred
-# because .mount/.swap only run short-lived helpers.
-_PREFERRED_UNIT_SUFFIXES = (".service", ".scope", ".socket")
-_OTHER_UNIT_SUFFIXES = (".mount", ".swap")
+from ansible_collections.portguard.hardening.plugins.module_utils._unit_names import (
+    CGROUP_UNIT_SUFFIXES,
+    container_name,
+    is_user_manager,
+    user_manager_uid,
+)
+
+INIT_SCOPE = "init.scope"
+# What owner_from_cgroup() says about a process, in this order.
+OWNER_KEYS = (
+    "unit",
+    "unit_cgroup",
+    "cgroup_root",
+    "inner_cgroup",
+    "user_manager",
+    "user_unit",
+    "container",
+)
 
 _VANISHED_ERRNOS = (errno.ENOENT, errno.ESRCH)
 
@@ -205,30 +220,13 @@ def parse_comm(raw):
     return decode_name(raw)
 
 
-def unit_from_cgroup_path(path):
-    """The systemd unit a cgroup path belongs to, or None.
+def cgroup_paths(text):
+    """(name=systemd path, unified path) from /proc/<pid>/cgroup text; None for a missing one.
 
-    The last .service/.scope/.socket component wins, so container layouts such
-    as /system.slice/libpod-<id>.scope/container/system.slice/nginx.service
-    resolve to the innermost unit; .mount/.swap only when nothing else matches.
+    The name=systemd hierarchy (cgroup v1, hybrid) is systemd's own view; the unified
+    ``0::`` line is the only one on pure cgroup v2.
     """
-    parts = [p for p in path.strip().split("/") if p]
-    for suffixes in (_PREFERRED_UNIT_SUFFIXES, _OTHER_UNIT_SUFFIXES):
-        for part in reversed(parts):
-            for suffix in suffixes:
-                if part.endswith(suffix) and len(part) > len(suffix):
-                    return part
-    return None
-
-
-def parse_cgroup(text):
-    """The systemd unit from /proc/<pid>/cgroup text (cgroup v1, hybrid or v2), or None.
-
-    The name=systemd hierarchy (v1, hybrid) is systemd's own view; the unified
-    '0::' line is used when that is absent or names no unit (pure v2).
-    """
-    named = None
-    unified = None
+    named = unified = None
     for line in text.splitlines():
         parts = line.split(":", 2)
         if len(parts) != 3:
@@ -238,12 +236,103 @@ def parse_cgroup(text):
             named = path
         elif hierarchy == "0" and controllers == "":
             unified = path
-    for path in (named, unified):
-        if path:
-            unit = unit_from_cgroup_path(path)
-            if unit:
-                return unit
+    return named, unified
+
+
+def _root_of(path):
+    # systemd moves itself into init.scope at the top of the tree it manages.
+    if not path:
+        return None
+    head, _sep, leaf = path.rpartition("/")
+    return head if leaf == INIT_SCOPE else None
+
+
+def cgroup_roots(text):
+    """Where PID 1's cgroup tree begins, from /proc/1/cgroup text: (named root, unified root).
+
+    A root is PID 1's path without its ``/init.scope`` leaf, exactly as systemd computes its
+    own: ``""`` at the top of the hierarchy, the host's prefix (``/libpod_parent/libpod-<id>``)
+    in a container without a cgroup namespace.  None for a hierarchy in which PID 1 is not in
+    an init.scope: systemd does not manage that tree, or PID 1 is not systemd.
+    """
+    named, unified = cgroup_paths(text)
+    return _root_of(named), _root_of(unified)
+
+
+def read_cgroup_roots(proc_root):
+    """cgroup_roots() of <proc_root>/1/cgroup; OSError when it cannot be read."""
+    return cgroup_roots(decode_text(_read_bytes(os.path.join(proc_root, "1", "cgroup"))))
+
+
+def _cgroup_unit(component):
+    # cg_escape() prefixes "_" to unit names that would clash with cgroupfs's own files.
+    name = component[1:] if component.startswith("_") else component
+    for suffix in CGROUP_UNIT_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name
     return None
+
+
+def _first_unit(parts):
+    """The first unit below the slices that start parts, or None."""
+    for part in parts:
+        if not part.endswith(".slice"):
+            return _cgroup_unit(part)
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _owner_fields(path, root):
+    if root:
+        if not path.startswith(root + "/"):
+            return None  # not in PID 1's tree
+        path = path[len(root) :]
+    parts = [p for p in path.split("/") if p]
+    top = 0
+    while top < len(parts) and parts[top].endswith(".slice"):
+        top += 1
+    if top == len(parts):
+        return None
+    unit = _cgroup_unit(parts[top])
+    if unit is None:
+        return None  # a cgroup systemd did not create
+    inner = parts[top + 1 :]
+    return (
+        unit,
+        "/" + "/".join(parts[: top + 1]),
+        root,
+        "/".join(inner) or None,
+        user_manager_uid(unit),
+        _first_unit(inner) if is_user_manager(unit) else None,
+        container_name(unit, tuple(parts[:top])),
+    )
+
+
+def owner_from_cgroup(text, roots):
+    """The system unit owning a process, from its /proc/<pid>/cgroup text, or None.
+
+    ``roots`` is cgroup_roots() of PID 1.  The unit is the first component below PID 1's
+    slices, never a deeper one: whatever a user manager, a delegated service or a container
+    names inside its own subtree (``user@1000.service/app.slice/ssh.service``) is reported as
+    data, not as the unit.  Returns a dict: unit, unit_cgroup (its path below the root),
+    cgroup_root, inner_cgroup (the process's cgroup below the unit's, or None), user_manager
+    (uid of ``user@UID.service``), user_unit (the unit in that user manager) and container.
+    """
+    named, unified = cgroup_paths(text)
+    if roots[0] is not None and named:
+        fields = _owner_fields(named, roots[0])
+    elif roots[1] is not None and unified:
+        fields = _owner_fields(unified, roots[1])
+    else:
+        return None
+    if fields is None:
+        return None
+    return dict(zip(OWNER_KEYS, fields))
+
+
+def owner_of_trigger(unit):
+    """The owner of a socket only PID 1 holds: the unit its .socket unit triggers."""
+    return dict(zip(OWNER_KEYS, (unit, None, None, None, None, None, None)))
 
 
 _USER_CACHE = {}
@@ -262,14 +351,16 @@ def lookup_user(uid):
     return _USER_CACHE[uid]
 
 
-def read_process(proc_root, pid, user_lookup=lookup_user, cmdline_max=CMDLINE_MAX):
+def read_process(proc_root, pid, user_lookup=lookup_user, cmdline_max=CMDLINE_MAX, roots=None):
     """Describe one process, or return None if it exited meanwhile.
 
     Returns pid, name (comm), exe (readlink target, None if unreadable), cmdline
     (list, at most cmdline_max bytes of it; None when cmdline_max is 0),
     cmdline_truncated, uid (real), user, ns_pid (pid in its own pid namespace) and
-    unit (from its cgroup), with name_raw, exe_raw and cmdline_raw as decode_name
-    and parse_cmdline give them.  Unreadable parts are None rather than errors.
+    owner (owner_from_cgroup() of its cgroup, or None), with name_raw, exe_raw and
+    cmdline_raw as decode_name and parse_cmdline give them.  ``roots`` is
+    cgroup_roots() of PID 1, read from proc_root when not given.  Unreadable parts
+    are None rather than errors.
     """
     base = os.path.join(proc_root, str(pid))
     name = name_raw = None
@@ -294,10 +385,15 @@ def read_process(proc_root, pid, user_lookup=lookup_user, cmdline_max=CMDLINE_MA
             raw = b""
         raw, truncated = cap_cmdline(raw, cmdline_max)
         cmdline, cmdline_raw = parse_cmdline(raw)
+    if roots is None:
+        try:
+            roots = read_cgroup_roots(proc_root)
+        except OSError:
+            roots = (None, None)
     try:
-        unit = parse_cgroup(decode_text(_read_bytes(os.path.join(base, "cgroup"))))
+        owner = owner_from_cgroup(decode_text(_read_bytes(os.path.join(base, "cgroup"))), roots)
     except OSError:
-        unit = None
+        owner = None
     return {
         "pid": pid,
         "name": name,
@@ -310,33 +406,24 @@ def read_process(proc_root, pid, user_lookup=lookup_user, cmdline_max=CMDLINE_MA
         "uid": uid,
         "user": user_lookup(uid),
         "ns_pid": ns_pid,
-        "unit": unit,
+        "owner": owner,
     }
 
 
-def is_systemd_init(process):
-    """True for systemd running as PID 1 of its pid namespace (host or container)."""
-    if 1 not in (process.get("pid"), process.get("ns_pid")):
-        return False
-    exe = process.get("exe") or ""
-    # Booted as /sbin/init the comm can differ; the executable still says systemd.
-    return process.get("name") == "systemd" or os.path.basename(exe) == "systemd"
+def choose_owner(processes, init_fallback=None):
+    """The owner (see owner_from_cgroup) to report for a socket held by these processes.
 
-
-def choose_unit(processes, init_fallback=None):
-    """The unit to report for a socket held by these processes.
-
-    A service holding the socket beats systemd itself (which only keeps its
-    copy for socket activation): the unit of the lowest-pid non-init holder
-    that has one.  When only systemd holds it, ``init_fallback`` (the service
-    the matching .socket unit triggers).  Otherwise None.
+    A service holding the socket beats PID 1 (which only keeps its copy for
+    socket activation): the owner of the lowest-pid holder other than PID 1
+    that has one.  When only PID 1 holds it, owner_of_trigger(init_fallback),
+    the service the matching .socket unit triggers.  Otherwise None.
     """
-    others = [p for p in sorted(processes, key=lambda p: p["pid"]) if not is_systemd_init(p)]
+    others = [p for p in sorted(processes, key=lambda p: p["pid"]) if p["pid"] != 1]
     if others:
         for process in others:
-            if process.get("unit"):
-                return process["unit"]
+            if process.get("owner"):
+                return process["owner"]
         return None
-    if processes:
-        return init_fallback
+    if processes and init_fallback:
+        return owner_of_trigger(init_fallback)
     return None

@@ -40,6 +40,10 @@ from ansible_collections.portguard.hardening.plugins.module_utils._firewalld imp
 from ansible_collections.portguard.hardening.plugins.module_utils._sources import (
     canonical_source,
 )
+from ansible_collections.portguard.hardening.plugins.module_utils._unit_names import (
+    is_user_manager,
+    unit_name_problem,
+)
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
     PolicyError,
     is_list,
@@ -581,12 +585,18 @@ def _management_ports(value, errors):
     return ports
 
 
-def _names(value, where, errors):
+def _unit_list(value, where, errors):
     if value is None:
         return []
-    if not is_list(value) or not all(is_name(v) for v in value):
-        errors.append(f"{where} must be a list of names, got {show(value)}")
+    if not is_list(value):
+        errors.append(f"{where} must be a list of unit names, got {show(value)}")
         return []
+    for index, name in enumerate(value):
+        problem = unit_name_problem(name)
+        if problem:
+            errors.append(
+                f"{where}[{index}]: {show(name)} is not a systemd unit name: it {problem}"
+            )
     return list(value)
 
 
@@ -603,6 +613,13 @@ def _socket_units(value, errors):
             errors.append(
                 f"{where}[{index}]: expected a mapping with a unit name "
                 f"(listening_sockets_meta.systemd.socket_units), got {show(unit)}"
+            )
+            continue
+        problem = unit_name_problem(unit["unit"])
+        if problem:
+            errors.append(
+                f"{where}[{index}].unit: {show(unit['unit'])} is not a systemd unit name: it "
+                f"{problem}"
             )
             continue
         units.append(unit)
@@ -624,7 +641,7 @@ def _read_context(context):
         errors.append(f"context.nfs_reason must be a string, got {show(nfs_reason)}")
     result = {
         "management_ports": _management_ports(context.get("management_ports"), errors),
-        "management_units": _names(
+        "management_units": _unit_list(
             context.get("management_units"), "context.management_units", errors
         ),
         "nfs_in_use": nfs_in_use is True,
@@ -653,10 +670,22 @@ def _management(sock, ctx):
     """What makes this socket serve Ansible's connection, or None."""
     if (sock["protocol"], sock["port"]) in ctx["management_ports"]:
         return "{}/{}".format(sock["protocol"], sock["port"])
-    for name in _unit_names(sock):
+    for name in _system_unit_names(sock):
         if name in ctx["management_units"]:
             return name
     return None
+
+
+def _system_unit_names(sock):
+    """The socket's units that PID 1 vouches for: its unit once verified, its .socket units.
+
+    A cgroup name alone proves nothing (a user may call a unit of their own ssh.service), so
+    only these are matched against the management units.
+    """
+    names = list(sock.get("activated_by") or [])
+    if sock.get("unit") and sock.get("unit_verified") is True:
+        names.insert(0, sock["unit"])
+    return names
 
 
 def _is_rpcbind(sock):
@@ -667,16 +696,40 @@ def _is_rpcbind(sock):
 def _why_not_disableable(sock):
     """Why no systemd unit can be disabled to close this socket, or None when one can."""
     unit = sock.get("unit")
-    if unit and unit.endswith((".service", ".socket")):
-        return None
     if unit:
-        return f"held by {unit}, which is not a service"
+        return _why_not_stoppable(sock, unit)
     if sock.get("holders") == "kernel":
         return "a kernel socket with no systemd unit"
     names = _process_names(sock)
     if not names:
         return "no visible process holds it"
     return "held by {} outside any systemd unit".format(", ".join(names))
+
+
+def _why_not_stoppable(sock, unit):
+    """Why systemctl may not stop and mask this socket's unit, or None when it may."""
+    problem = unit_name_problem(unit)
+    if problem:
+        return f"its unit {show(unit)} is not a systemd unit name: it {problem}"
+    if is_user_manager(unit):
+        inner = sock.get("user_unit")
+        what = f"the user unit {show(inner)}" if inner else "a process"
+        return (
+            f"held by {what} of the user manager {unit}, which runs every service of that "
+            "user and is not the system's to stop"
+        )
+    if sock.get("container"):
+        return "held by container {} ({})".format(show(sock["container"]), unit)
+    if not unit.endswith((".service", ".socket")):
+        return f"held by {unit}, which is not a service"
+    if sock.get("unit_verified") is not True:
+        why = sock.get("unit_problem") or "the facts do not say it was checked"
+        return f"systemd (PID 1) has not confirmed {unit} ({why})"
+    for name in sock.get("activated_by") or []:
+        problem = unit_name_problem(name)
+        if problem:
+            return f"its socket unit {show(name)} is not a systemd unit name: it {problem}"
+    return None
 
 
 def _protected_units(sockets, ctx):
@@ -941,6 +994,7 @@ def _disable_units(findings, socket_units):
         entry = units[unit]
         socket_names = entry["socket_units"] | set(_triggering_socket_units(unit, socket_units))
         socket_names.discard(unit)
+        _refuse_to_stop([unit] + sorted(socket_names))
         plan.append(
             {
                 "unit": unit,
@@ -950,6 +1004,26 @@ def _disable_units(findings, socket_units):
             }
         )
     return plan
+
+
+def _refuse_to_stop(names):
+    """PolicyError unless every name may go to systemctl.
+
+    The findings only ever plan a disable of verified system units, so this never fires; it
+    stands between host data and ansible.builtin.systemd_service, which joins its arguments
+    into one string and splits it again (``x' 'sshd.service`` would become two units).
+    """
+    problems = []
+    for name in names:
+        problem = unit_name_problem(name)
+        if problem is None and (
+            is_user_manager(name) or not name.endswith((".service", ".socket"))
+        ):
+            problem = "is not a system service or socket unit"
+        if problem:
+            problems.append(f"plan.disable_units: refusing to stop {show(name)}: it {problem}")
+    if problems:
+        raise PolicyError(problems)
 
 
 def _firewall_changes(findings):

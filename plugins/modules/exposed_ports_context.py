@@ -49,7 +49,10 @@ options:
     elements: raw
     default: []
   management_units:
-    description: Units that serve the management connection and are never disabled.
+    description:
+      - System units that serve the management connection and are never disabled.
+      - Each must be a systemd unit name with its suffix, such as V(ssh.service); anything else
+        is an error, since it could match no unit systemd runs.
     type: list
     elements: str
     default: []

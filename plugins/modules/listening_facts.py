@@ -19,8 +19,17 @@ description:
   - Reads the kernel directly (sock_diag netlink, falling back to C(/proc/net)) and
     C(/proc); needs neither C(ss), C(netstat), C(ps) nor C(lsof) on the host, only
     Python's standard library.
-  - Asks systemd about its socket units with two C(systemctl) calls per run, and
-    only when the host was booted with systemd (C(/run/systemd/system) exists).
+  - Asks systemd about its socket units and about the units the sockets belong to, with
+    up to three C(systemctl) calls per run, only when the host was booted with systemd
+    (C(/run/systemd/system) exists). Unit names are passed as arguments, never through a
+    shell, and only names that follow systemd's unit-name grammar.
+  - A socket belongs to a unit of the system's service manager (PID 1), read from the
+    holder's cgroup. A process under a user's service manager, in a service's delegated
+    subtree or in a container belongs to that system unit (C(user@1000.service), the
+    delegating service, the container's scope); what it is called inside is reported as
+    data (RV(ansible_facts.listening_sockets[].user_unit),
+    RV(ansible_facts.listening_sockets[].container),
+    RV(ansible_facts.listening_sockets[].inner_cgroup)), never as the unit.
   - Unprivileged runs see every socket but cannot see which processes of other
     users hold them; those sockets are reported with
     RV(ansible_facts.listening_sockets[].holders=unknown) and a warning. Use privilege
@@ -110,6 +119,10 @@ notes:
     told apart.
   - A socket held both by systemd (PID 1, for socket activation) and by a service
     is reported with the service's unit.
+  - PID 1's own cgroup (C(/proc/1/cgroup)) says where its tree begins, so a container
+    without a cgroup namespace, whose paths carry the host's prefix
+    (C(/libpod_parent/libpod-<id>/system.slice/rpcbind.service)), is read as correctly as a
+    host. Where PID 1 is not systemd, no socket has a unit.
   - Sockets are listed from the module's network namespace; processes are looked up
     in the procfs at O(proc_path). A socket held only by processes in another PID
     namespace, or hidden by C(hidepid), shows RV(ansible_facts.listening_sockets[].holders=unknown).
@@ -304,13 +317,64 @@ ansible_facts:
               sample: 107
         unit:
           description:
-            - The systemd unit owning the socket's service process, from its cgroup
-              (the innermost C(.service), C(.scope) or C(.socket), also inside containers).
+            - The unit of the system's service manager (PID 1) that the socket's holder runs
+              in, which is the first C(.service), C(.scope), C(.socket), C(.mount) or C(.swap)
+              of its cgroup path below PID 1's slices. Deeper names are chosen inside that unit, by
+              a user manager, a delegating service or a container, and are never the unit.
             - When only systemd (PID 1) holds the socket, the unit its C(.socket) unit
               triggers.
-            - V(null) when there is none.
+            - V(null) when there is none, when PID 1 is not systemd or its cgroup cannot be
+              read, and when the holder is outside PID 1's tree.
+            - Read from a cgroup name, so not trusted by itself; see
+              RV(ansible_facts.listening_sockets[].unit_verified).
           type: str
           sample: rpcbind.service
+        unit_verified:
+          description:
+            - Whether PID 1 confirmed RV(ansible_facts.listening_sockets[].unit). The name
+              follows systemd's unit-name grammar, systemd has it loaded
+              (C(LoadState=loaded)) under that very C(Id), not as an alias, and, for a unit
+              read from a cgroup, systemd's C(ControlGroup) for it is the holder's.
+            - V(false) when any check failed, when systemd could not be asked, and when there
+              is no unit. The P(portguard.hardening.exposed_ports#role) role only ever stops a
+              verified unit and only matches verified units against its management units.
+          type: bool
+          sample: true
+        unit_problem:
+          description:
+            - Why RV(ansible_facts.listening_sockets[].unit) is not verified, or V(null).
+          type: str
+          sample: "systemd has not loaded it (LoadState=not-found)"
+        user_manager:
+          description:
+            - The uid of the user whose service manager the holder runs under, when
+              RV(ansible_facts.listening_sockets[].unit) is C(user@UID.service); else V(null).
+          type: int
+          sample: null
+        user_unit:
+          description:
+            - The unit inside that user manager, as the user named it (C(ssh.service) for
+              C(systemd-run --user --unit=ssh)), or V(null). Data chosen by the user, and
+              never the socket's unit.
+          type: str
+          sample: null
+        container:
+          description:
+            - The container or virtual machine RV(ansible_facts.listening_sockets[].unit)
+              holds, or V(null). The id for C(libpod-<id>.scope), C(libpod-conmon-<id>.scope),
+              C(docker-<id>.scope), C(crio-<id>.scope) and C(cri-containerd-<id>.scope); the
+              name for a scope in C(machine.slice) (without C(machine-)) and for
+              C(systemd-nspawn@<name>.service).
+          type: str
+          sample: null
+        inner_cgroup:
+          description:
+            - The holder's cgroup below the unit's own, relative to it (for example
+              C(app.slice/ssh.service) under a user manager, C(container/system.slice/nginx.service)
+              in a container, a delegated service's own sub-cgroups), or V(null) when the holder
+              is in the unit's cgroup itself.
+          type: str
+          sample: null
         activated_by:
           description:
             - Active systemd C(.socket) units that provide this socket, sorted. Those are the units
@@ -396,7 +460,7 @@ ansible_facts:
           elements: str
           sample: ["/proc/net/tcp6: No such file or directory"]
         systemd:
-          description: What systemd said about its socket units.
+          description: What systemd said about its socket units and the units sockets belong to.
           type: dict
           contains:
             available:
@@ -434,6 +498,37 @@ ansible_facts:
                   type: list
                   elements: str
                   sample: [rpcbind.service]
+            cgroup_root:
+              description:
+                - Where PID 1's cgroup tree begins, from C(/proc/1/cgroup) without its
+                  C(init.scope) leaf - C(/) on a host, the host's prefix in a container without
+                  a cgroup namespace. V(null) when PID 1 is not systemd, its cgroup could not be
+                  read, or no process holds a socket.
+              type: str
+              sample: /
+            units:
+              description:
+                - What systemd said about each unit the sockets are attributed to, sorted by
+                  name. Names that do not follow the unit-name grammar are never asked about.
+              type: list
+              elements: dict
+              contains:
+                unit:
+                  description: The name asked about.
+                  type: str
+                  sample: rpcbind.service
+                id:
+                  description: C(Id) of the unit; another name when the one asked about is an alias.
+                  type: str
+                  sample: rpcbind.service
+                load_state:
+                  description: C(LoadState) of the unit.
+                  type: str
+                  sample: loaded
+                control_group:
+                  description: C(ControlGroup) of the unit, empty when it has none.
+                  type: str
+                  sample: /system.slice/rpcbind.service
 """
 
 # Imports follow the documentation, as ansible-test's validate-modules requires.
@@ -447,9 +542,10 @@ import socket
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.portguard.hardening.plugins.module_utils._owners import (
     CMDLINE_MAX,
-    choose_unit,
+    choose_owner,
     lookup_user,
     map_socket_inodes,
+    read_cgroup_roots,
     read_process,
 )
 from ansible_collections.portguard.hardening.plugins.module_utils._result import exit_plain
@@ -470,6 +566,11 @@ from ansible_collections.portguard.hardening.plugins.module_utils._systemd_socke
     triggered_service,
     units_by_port,
 )
+from ansible_collections.portguard.hardening.plugins.module_utils._systemd_units import (
+    query_units,
+    unit_verdict,
+)
+from ansible_collections.portguard.hardening.plugins.module_utils._unit_names import is_unit_name
 
 ARGUMENT_SPEC = dict(
     protocols=dict(type="list", elements="str", choices=["tcp", "udp"], default=["tcp", "udp"]),
@@ -494,6 +595,18 @@ _COUNTED = {
     "protocol": ("tcp", "udp"),
     "family": ("ipv4", "ipv6"),
     "holders": ("process", "kernel", "unknown"),
+}
+
+
+# The unit fields of a socket no unit owns.
+_NO_OWNER = {
+    "unit": None,
+    "unit_verified": False,
+    "unit_problem": None,
+    "user_manager": None,
+    "user_unit": None,
+    "container": None,
+    "inner_cgroup": None,
 }
 
 
@@ -578,6 +691,61 @@ def _public_process(p):
     }
 
 
+def _cgroup_roots(proc_path, holders, warnings):
+    """PID 1's cgroup roots, and the one reported in the facts' meta (None when unknown)."""
+    if not holders:
+        return (None, None), None  # no process to attribute
+    path = os.path.join(proc_path, "1", "cgroup")
+    try:
+        roots = read_cgroup_roots(proc_path)
+    except OSError as exc:
+        warnings.append(
+            f"cannot read {path} ({exc.strerror or exc}): without PID 1's cgroup no socket is "
+            "attributed to a systemd unit"
+        )
+        return (None, None), None
+    root = roots[0] if roots[0] is not None else roots[1]
+    return roots, None if root is None else root or "/"
+
+
+def _unit_fields(owners, systemctl, systemd, warnings):
+    """{id(owner): the socket fields of its unit}, each unit checked with PID 1 first.
+
+    Sockets share the owner objects of their holders, so the work is done once per owner.
+    """
+    distinct = dict((id(o), o) for o in owners if o is not None)
+    names = sorted(set(o["unit"] for o in distinct.values() if is_unit_name(o["unit"])))
+    states = None
+    unavailable = systemd["reason"]
+    if systemctl is not None:
+        states = {}
+        if names:
+            try:
+                states = query_units(systemctl, names)
+            except SystemdQueryError as exc:
+                states = None
+                unavailable = str(exc)
+                warnings.append(
+                    f"cannot ask systemd about the sockets' units, none is confirmed: {exc}"
+                )
+    systemd["units"] = [
+        dict(unit=name, **states[name]) for name in names if states and name in states
+    ]
+    fields = {}
+    for key, owner in distinct.items():
+        verified, problem = unit_verdict(owner, states, unavailable)
+        fields[key] = {
+            "unit": owner["unit"],
+            "unit_verified": verified,
+            "unit_problem": problem,
+            "user_manager": owner["user_manager"],
+            "user_unit": owner["user_unit"],
+            "container": owner["container"],
+            "inner_cgroup": owner["inner_cgroup"],
+        }
+    return fields
+
+
 def gather(
     proc_path="/proc",
     source="auto",
@@ -635,11 +803,12 @@ def gather(
         walk = map_socket_inodes(proc_path, [s["inode"] for s in raw])
     except OSError as exc:
         raise GatherError(f"cannot list processes in {proc_path}: {exc}") from exc
+    roots, cgroup_root = _cgroup_roots(proc_path, walk["holders"], warnings)
     processes = {}
     for pids in walk["holders"].values():
         for pid in pids:
             if pid not in processes:
-                processes[pid] = read_process(proc_path, pid, user_lookup, cmdline_max)
+                processes[pid] = read_process(proc_path, pid, user_lookup, cmdline_max, roots)
     if walk["unreadable_pids"]:
         count = len(walk["unreadable_pids"])
         shown = ", ".join(str(p) for p in walk["unreadable_pids"][:10])
@@ -650,11 +819,17 @@ def gather(
         )
 
     units = []
-    systemd = {"available": False, "reason": systemd_unavailable, "socket_units": []}
+    systemd = {
+        "available": False,
+        "reason": systemd_unavailable,
+        "socket_units": [],
+        "cgroup_root": cgroup_root,
+        "units": [],
+    }
     if systemctl is not None:
         try:
             units = query_socket_units(systemctl)
-            systemd = {"available": True, "reason": None, "socket_units": summarize_units(units)}
+            systemd.update(available=True, reason=None, socket_units=summarize_units(units))
         except SystemdQueryError as exc:
             systemd["reason"] = str(exc)
             warnings.append(f"cannot list systemd socket units, activated_by is empty: {exc}")
@@ -663,14 +838,14 @@ def gather(
     scope_of = functools.lru_cache(maxsize=None)(address_scope)
     interface_of = functools.lru_cache(maxsize=None)(interface_name)
     public = dict((pid, _public_process(p)) for pid, p in processes.items() if p)
-    unit_of_holders = {}
+    owner_of_holders = {}
     listening_units = units_by_port(units)
     # The visible holders of each socket, as a tuple that keys the unit cache below.
     holders_of = dict(
         (inode, tuple(p for p in pids if processes.get(p)))
         for inode, pids in walk["holders"].items()
     )
-    entries = []
+    judged = []
     for sock in raw:
         pids = holders_of.get(sock["inode"], ())
         index = sock["interface_index"]
@@ -680,13 +855,13 @@ def gather(
             holders = [processes[p] for p in pids]
             view = dict(sock, interface=interface)
             found = activated_by(view, candidates)
-            unit = choose_unit(holders, triggered_service(found, candidates))
-            socket_units = activated_by(view, candidates, unit)
+            owner = choose_owner(holders, triggered_service(found, candidates))
+            socket_units = activated_by(view, candidates, owner and owner["unit"])
         else:
-            # No socket unit listens on this port: the unit depends on the holders alone.
-            if pids not in unit_of_holders:
-                unit_of_holders[pids] = choose_unit([processes[p] for p in pids])
-            unit = unit_of_holders[pids]
+            # No socket unit listens on this port: the owner depends on the holders alone.
+            if pids not in owner_of_holders:
+                owner_of_holders[pids] = choose_owner([processes[p] for p in pids])
+            owner = owner_of_holders[pids]
             socket_units = []
         if pids:
             held = "process"
@@ -694,23 +869,29 @@ def gather(
             held = "kernel"
         else:
             held = "unknown"
-        entries.append(
-            {
-                "protocol": sock["protocol"],
-                "family": sock["family"],
-                "address": sock["address"],
-                "port": sock["port"],
-                "interface": interface,
-                "scope": scope_of(sock["address"]),
-                "v6only": sock["v6only"] if sock["family"] == "ipv6" else None,
-                "inode": sock["inode"],
-                "uid": sock["uid"],
-                "holders": held,
-                "processes": [public[p] for p in pids],
-                "unit": unit,
-                "activated_by": socket_units,
-            }
-        )
+        judged.append((sock, pids, interface, held, owner, socket_units))
+    # PID 1 is asked about the units once every socket's owner is known.
+    fields = _unit_fields(
+        [j[4] for j in judged], systemctl if systemd["available"] else None, systemd, warnings
+    )
+    entries = [
+        {
+            "protocol": sock["protocol"],
+            "family": sock["family"],
+            "address": sock["address"],
+            "port": sock["port"],
+            "interface": interface,
+            "scope": scope_of(sock["address"]),
+            "v6only": sock["v6only"] if sock["family"] == "ipv6" else None,
+            "inode": sock["inode"],
+            "uid": sock["uid"],
+            "holders": held,
+            "processes": [public[p] for p in pids],
+            **(_NO_OWNER if owner is None else fields[id(owner)]),
+            "activated_by": socket_units,
+        }
+        for sock, pids, interface, held, owner, socket_units in judged
+    ]
     entries.sort(key=_sort_key)
 
     counts = {"total": len(entries)}

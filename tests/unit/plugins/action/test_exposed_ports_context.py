@@ -286,6 +286,15 @@ def test_same_in_check_mode_and_inputs_unchanged(check_mode):
             id="management-unit",
         ),
         pytest.param(
+            dict(BASE, management_units=["ssh", "x' 'sshd.service"]),
+            "2 problems: management_units[0]: 'ssh' is not a systemd unit name: it has no unit "
+            "type suffix (such as .service or .socket) (write the system unit, such as "
+            "ssh.service); management_units[1]: \"x' 'sshd.service\" is not a systemd unit "
+            "name: it has characters systemd does not allow in a unit name (only ASCII letters, "
+            "digits and : - _ . \\ @) (write the system unit, such as ssh.service)",
+            id="management-unit-not-a-unit-name",
+        ),
+        pytest.param(
             {},
             "2 problems: connection is required (the name of the connection plugin, "
             "ansible_connection); firewalld_state is required (absent, running or stopped)",

@@ -1,5 +1,5 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Socket inode -> process mapping, process details and cgroup -> unit parsing."""
+"""Socket inode -> process mapping and process details (cgroups: test__owners_cgroups.py)."""
 
 import errno
 import importlib.util
@@ -11,15 +11,11 @@ import sys
 import pytest
 from ansible_collections.portguard.hardening.plugins.module_utils import _owners
 from ansible_collections.portguard.hardening.plugins.module_utils._owners import (
-    choose_unit,
     decode_name,
-    is_systemd_init,
     lookup_user,
     map_socket_inodes,
-    parse_cgroup,
     parse_status,
     read_process,
-    unit_from_cgroup_path,
 )
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
@@ -51,97 +47,6 @@ def users(uid):
 )
 def test_parse_status(text, expected):
     assert parse_status(text) == expected
-
-
-V1_RPCBIND = """12:name=systemd:/libpod_parent/libpod-abc123/system.slice/rpcbind.service
-11:devices:/libpod_parent/libpod-abc123/system.slice/rpcbind.service
-6:freezer:/
-0::/libpod_parent/libpod-abc123/system.slice/rpcbind.service
-"""
-
-
-def _captured_cgroup():
-    with open(os.path.join(FIXTURES, "captured", "cgroup_this_host.txt")) as f:
-        return f.read()
-
-
-@pytest.mark.parametrize(
-    "text,unit",
-    [
-        pytest.param(V1_RPCBIND, "rpcbind.service", id="v1-hybrid-podman-container"),
-        pytest.param(
-            "9:name=systemd:/libpod_parent/libpod-abc123/system.slice/rpcbind.service\n",
-            "rpcbind.service",
-            id="v1-name-systemd-only",
-        ),
-        pytest.param("0::/system.slice/nginx.service\n", "nginx.service", id="v2"),
-        pytest.param(
-            "0::/system.slice/libpod-xyz.scope/container/system.slice/nginx.service\n",
-            "nginx.service",
-            id="v2-container-without-cgroupns-inner-unit-wins",
-        ),
-        pytest.param(
-            "0::/machine.slice/libpod-xyz.scope/container\n",
-            "libpod-xyz.scope",
-            id="v2-container-without-systemd",
-        ),
-        pytest.param(
-            "0::/user.slice/user-1000.slice/session-3.scope\n", "session-3.scope", id="user-session"
-        ),
-        pytest.param(
-            "0::/user.slice/user-1000.slice/user@1000.service/app.slice/app-gnome-x.scope\n",
-            "app-gnome-x.scope",
-            id="user-manager-app",
-        ),
-        pytest.param(
-            "0::/system.slice/system-getty.slice/getty@tty1.service\n",
-            "getty@tty1.service",
-            id="instance-kept",
-        ),
-        pytest.param("0::/init.scope\n", "init.scope", id="pid1"),
-        pytest.param("0::/system.slice/rpcbind.socket\n", "rpcbind.socket", id="socket-unit-exec"),
-        pytest.param("0::/system.slice/home.mount\n", "home.mount", id="mount-helper"),
-        pytest.param(
-            "0::/system.slice/nginx.service/x.mount\n", "nginx.service", id="service-beats-mount"
-        ),
-        pytest.param(
-            "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice/"
-            "cri-containerd-abc.scope\n",
-            "cri-containerd-abc.scope",
-            id="kubernetes",
-        ),
-        pytest.param("0::/system.slice\n", None, id="slice-is-not-an-owner"),
-        pytest.param("0::/\n", None, id="v2-root-or-cgroupns"),
-        pytest.param(
-            "9:name=systemd:/\n0::/system.slice/nginx.service\n",
-            "nginx.service",
-            id="hybrid-trivial-named-uses-unified",
-        ),
-        pytest.param(
-            "9:name=systemd:/system.slice/a.service\n0::/system.slice/b.service\n",
-            "a.service",
-            id="hybrid-named-first",
-        ),
-        pytest.param("4:memory:/system.slice/x.service\n", None, id="controller-lines-ignored"),
-        pytest.param("", None, id="empty"),
-        pytest.param("garbage\n", None, id="garbage"),
-        pytest.param(_captured_cgroup(), None, id="captured-this-host"),
-    ],
-)
-def test_parse_cgroup(text, unit):
-    assert parse_cgroup(text) == unit
-
-
-@pytest.mark.parametrize(
-    "path,unit",
-    [
-        ("/a.service/b.slice/.service", "a.service"),  # a bare suffix is not a unit name
-        ("/dev-disk-by\\x2duuid-1.swap", "dev-disk-by\\x2duuid-1.swap"),
-        ("", None),
-    ],
-)
-def test_unit_from_cgroup_path(path, unit):
-    assert unit_from_cgroup_path(path) == unit
 
 
 def _hostile_expected(capture):
@@ -181,7 +86,7 @@ def _hostile_expected(capture):
             "uid": 0,
             "user": "root",
             "ns_pid": record["pid"],
-            "unit": None,
+            "owner": None,  # the capture has no PID 1, whose cgroup says where units begin
         }
     return expected
 
@@ -291,9 +196,17 @@ def test_read_process_rpcbind_layout(proc_tree):
         "uid": 107,
         "user": "_rpc",
         "ns_pid": 49,
-        "unit": "rpcbind.service",
+        "owner": {
+            "unit": "rpcbind.service",
+            "unit_cgroup": "/system.slice/rpcbind.service",
+            "cgroup_root": "/libpod_parent/libpod-abc123",
+            "inner_cgroup": None,
+            "user_manager": None,
+            "user_unit": None,
+            "container": None,
+        },
     }
-    assert read_process(root, 1, users)["unit"] == "init.scope"
+    assert read_process(root, 1, users)["owner"]["unit"] == "init.scope"
     # pid 90 has no exe link (as when it is unreadable) and an empty cmdline.
     assert read_process(root, 90, users)["exe"] is None
     assert read_process(root, 90, users)["cmdline"] == []
@@ -324,54 +237,3 @@ def test_read_process_real_self():
 )
 def test_lookup_user(uid, name):
     assert lookup_user(uid) == name
-
-
-def _p(pid, name="svc", unit=None, ns_pid=None, exe=None):
-    return {"pid": pid, "name": name, "unit": unit, "ns_pid": ns_pid or pid, "exe": exe}
-
-
-@pytest.mark.parametrize(
-    "process,expected",
-    [
-        (_p(1, "systemd", "init.scope"), True),
-        (_p(1, "init", exe="/usr/lib/systemd/systemd"), True),  # booted as /sbin/init
-        (_p(4711, "systemd", ns_pid=1), True),  # container's init seen from the host
-        (_p(1, "tini"), False),
-        (_p(900, "systemd", "user@1000.service"), False),  # a user manager
-    ],
-)
-def test_is_systemd_init(process, expected):
-    assert is_systemd_init(process) is expected
-
-
-@pytest.mark.parametrize(
-    "processes,fallback,expected",
-    [
-        pytest.param(
-            [_p(1, "systemd", "init.scope"), _p(49, "rpcbind", "rpcbind.service")],
-            "x.service",
-            "rpcbind.service",
-            id="service-beats-pid1",
-        ),
-        pytest.param(
-            [_p(1, "systemd", "init.scope")],
-            "cockpit.service",
-            "cockpit.service",
-            id="pid1-only-uses-trigger",
-        ),
-        pytest.param([_p(1, "systemd", "init.scope")], None, None, id="pid1-only-no-trigger"),
-        pytest.param(
-            [_p(73, "nginx", "nginx.service"), _p(72, "nginx", "other.service")],
-            None,
-            "other.service",
-            id="lowest-pid-wins",
-        ),
-        pytest.param(
-            [_p(72, "x", None), _p(80, "y", "y.service")], None, "y.service", id="first-with-a-unit"
-        ),
-        pytest.param([_p(72, "x", None)], "z.service", None, id="holder-without-unit"),
-        pytest.param([], "z.service", None, id="no-holders"),
-    ],
-)
-def test_choose_unit(processes, fallback, expected):
-    assert choose_unit(processes, fallback) == expected

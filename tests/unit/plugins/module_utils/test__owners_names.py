@@ -190,11 +190,14 @@ def test_read_process_reads_of_a_command_line_only_what_it_keeps(
     tmp_path, cmdline_reads, limit, cmdline, truncated
 ):
     _fake_process(str(tmp_path), 7, HUGE)
-    process = read_process(str(tmp_path), 7, lambda uid: "u%d" % uid, cmdline_max=limit)
+    process = read_process(
+        str(tmp_path), 7, lambda uid: "u%d" % uid, cmdline_max=limit, roots=(None, "")
+    )
     assert process["cmdline"] == cmdline
     assert process["cmdline_truncated"] is truncated
     assert process["cmdline_raw"] is None
-    assert (process["name"], process["unit"], process["user"]) == ("big", "big.service", "u1000")
+    unit = process["owner"]["unit"]
+    assert (process["name"], unit, process["user"]) == ("big", "big.service", "u1000")
     # The cap bounds the read as well as the facts.
     expected_read = 0 if limit == 0 else min(len(HUGE), cap_read_size(limit))
     assert sum(cmdline_reads.values()) == expected_read

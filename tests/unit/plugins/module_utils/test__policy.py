@@ -22,7 +22,10 @@ ACTIONS = "allow, block, disable, report, restrict"
 
 
 def sock(protocol, address, port, unit=None, procs=(), activated_by=(), **extra):
-    """A listening_facts socket; family and scope follow from the address unless given."""
+    """A listening_facts socket; family and scope follow from the address unless given.
+
+    Its unit is one PID 1 confirmed (unit_verified) unless told otherwise.
+    """
     family = "ipv6" if ":" in address else "ipv4"
     scope = "any" if address in ("0.0.0.0", "::") else "private"
     if address.startswith("127.") or address == "::1":
@@ -43,6 +46,7 @@ def sock(protocol, address, port, unit=None, procs=(), activated_by=(), **extra)
             for pid, name in procs
         ],
         "unit": unit,
+        "unit_verified": unit is not None,
         "activated_by": list(activated_by),
     }
     entry.update(extra)
@@ -1534,7 +1538,7 @@ def test_default_block_and_allow():
                 "context.management_ports[1]: expected a mapping like {port: 22, protocol: tcp}, "
                 "got 22",
                 "context.management_ports[2]: 'sctp' is not a protocol (tcp, udp)",
-                "context.management_units must be a list of names, got 'ssh.service'",
+                "context.management_units must be a list of unit names, got 'ssh.service'",
                 "context.socket_units[0]: expected a mapping with a unit name "
                 "(listening_sockets_meta.systemd.socket_units), got a mapping",
                 "context.firewall.state 'on' is not one of absent, running, stopped",

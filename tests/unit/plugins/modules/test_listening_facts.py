@@ -11,7 +11,8 @@ import time
 import pytest
 import yaml
 from ansible_collections.portguard.hardening.plugins.module_utils._owners import (
-    parse_cgroup,
+    owner_from_cgroup,
+    read_cgroup_roots,
     read_process,
 )
 from ansible_collections.portguard.hardening.plugins.module_utils._sockets import SockDiagError
@@ -41,7 +42,23 @@ def users(uid):
 def systemctl_ok(args):
     if args[0] == "list-units":
         return 0, _read("systemd", "rpcbind_list_units.txt"), ""
+    if "LoadState" in args:
+        return 0, _unit_blocks(args[args.index("--") + 1 :]), ""
     return 0, _read("systemd", "rpcbind_show.txt"), ""
+
+
+def _unit_blocks(names):
+    """systemctl show of these units on the rpcbind host: a block each, in order."""
+    known = {}
+    for block in _read("systemd", "rpcbind_units_show.txt").split("\n\n"):
+        known[block.split("Id=")[1].split("\n")[0]] = block.strip()
+    return "\n\n".join(
+        known.get(name, f"ControlGroup=\nId={name}\nLoadState=not-found") for name in names
+    )
+
+
+# The units the rpcbind host's sockets are attributed to, as PID 1 is asked about them.
+UNITS_ASKED = ["cockpit.service", "nginx.service", "rpcbind.service"]
 
 
 def proc(**fields):
@@ -99,9 +116,21 @@ def entry(
     v6only=None,
     holders=None,
     interface=None,
+    verified=None,
+    **owner,
 ):
     if holders is None:
         holders = "process" if processes else "unknown"
+    if verified is None:
+        verified = unit is not None  # PID 1 confirms every unit of the rpcbind host
+    fields = {
+        "unit_problem": None,
+        "user_manager": None,
+        "user_unit": None,
+        "container": None,
+        "inner_cgroup": None,
+    }
+    fields.update(owner)
     return {
         "protocol": protocol,
         "family": family,
@@ -115,6 +144,8 @@ def entry(
         "holders": holders,
         "processes": list(processes),
         "unit": unit,
+        "unit_verified": verified,
+        **fields,
         "activated_by": list(activated),
     }
 
@@ -220,18 +251,47 @@ RPCBIND_META = {
         "available": True,
         "reason": None,
         "socket_units": summarize_units(parse_show(_read("systemd", "rpcbind_show.txt"))),
+        "cgroup_root": "/libpod_parent/libpod-abc123",
+        "units": [
+            {
+                "unit": "cockpit.service",
+                "id": "cockpit.service",
+                "load_state": "loaded",
+                "control_group": "",
+            },
+            {
+                "unit": "nginx.service",
+                "id": "nginx.service",
+                "load_state": "loaded",
+                "control_group": "/libpod_parent/libpod-abc123/system.slice/nginx.service",
+            },
+            {
+                "unit": "rpcbind.service",
+                "id": "rpcbind.service",
+                "load_state": "loaded",
+                "control_group": "/libpod_parent/libpod-abc123/system.slice/rpcbind.service",
+            },
+        ],
     },
 }
 
 
 def test_rpcbind_host(proc_tree):
     root = proc_tree("proc_rpcbind")
-    facts, warnings = gather(
-        proc_path=root, source="proc", systemctl=systemctl_ok, user_lookup=users
-    )
+    calls = []
+
+    def systemctl(args):
+        calls.append(args)
+        return systemctl_ok(args)
+
+    facts, warnings = gather(proc_path=root, source="proc", systemctl=systemctl, user_lookup=users)
     assert facts["listening_sockets"] == RPCBIND_HOST
     assert facts["listening_sockets_meta"] == RPCBIND_META
     assert warnings == []
+    # Three calls: the socket units, their Listen= and Triggers=, then the sockets' units.
+    assert [c[0] for c in calls] == ["list-units", "show", "show"]
+    show = ["show", "--no-pager", "-p", "Id", "-p", "LoadState", "-p", "ControlGroup", "--"]
+    assert calls[2] == show + UNITS_ASKED
     json.dumps(facts)  # must serialise as is
 
 
@@ -298,11 +358,18 @@ def test_without_systemd(proc_tree):
     by_inode = dict((e["inode"], e) for e in facts["listening_sockets"])
     assert all(e["activated_by"] == [] for e in facts["listening_sockets"])
     assert by_inode[20150]["unit"] is None  # nothing says what pid 1 holds it for
-    assert by_inode[20111]["unit"] == "rpcbind.service"
+    # The cgroup names the unit, but PID 1 could not confirm it.
+    assert (
+        by_inode[20111]["unit"],
+        by_inode[20111]["unit_verified"],
+        by_inode[20111]["unit_problem"],
+    ) == ("rpcbind.service", False, "systemd was not asked: /run/systemd/system does not exist")
     assert facts["listening_sockets_meta"]["systemd"] == {
         "available": False,
         "reason": "/run/systemd/system does not exist",
         "socket_units": [],
+        "cgroup_root": "/libpod_parent/libpod-abc123",
+        "units": [],
     }
     assert warnings == []
 
@@ -319,10 +386,53 @@ def test_systemctl_failure_is_a_warning(proc_tree):
         "available": False,
         "reason": "systemctl list-units failed (rc=1): bus down",
         "socket_units": [],
+        "cgroup_root": "/libpod_parent/libpod-abc123",
+        "units": [],
     }
     assert warnings == [
         "cannot list systemd socket units, activated_by is empty: "
         "systemctl list-units failed (rc=1): bus down"
+    ]
+    problems = set(e["unit_problem"] for e in facts["listening_sockets"] if e["unit"])
+    assert problems == {"systemd was not asked: systemctl list-units failed (rc=1): bus down"}
+
+
+def test_unit_query_failure_leaves_every_unit_unconfirmed(proc_tree):
+    root = proc_tree("proc_rpcbind")
+
+    def systemctl(args):
+        if "LoadState" in args:
+            return 1, "", "Access denied\n"
+        return systemctl_ok(args)
+
+    facts, warnings = gather(proc_path=root, source="proc", systemctl=systemctl, user_lookup=users)
+    units = [e for e in facts["listening_sockets"] if e["unit"]]
+    assert units and not any(e["unit_verified"] for e in units)
+    assert set(e["unit_problem"] for e in units) == {
+        "systemd was not asked: systemctl show failed (rc=1): Access denied"
+    }
+    assert facts["listening_sockets_meta"]["systemd"]["units"] == []
+    assert warnings == [
+        "cannot ask systemd about the sockets' units, none is confirmed: "
+        "systemctl show failed (rc=1): Access denied"
+    ]
+
+
+def test_unreadable_pid1_cgroup_attributes_nothing(proc_tree):
+    root = proc_tree("proc_rpcbind")
+    os.unlink(os.path.join(root, "1", "cgroup"))
+    facts, warnings = gather(
+        proc_path=root, source="proc", systemctl=systemctl_ok, user_lookup=users
+    )
+    by_inode = dict((e["inode"], e) for e in facts["listening_sockets"])
+    # rpcbind's cgroup is readable, but without PID 1's nobody knows where the units begin.
+    assert [e["unit"] for e in facts["listening_sockets"] if e["processes"][1:]] == [None] * 7
+    # Only systemd holds 9090: its unit is what cockpit.socket triggers, PID 1's own word.
+    assert (by_inode[20150]["unit"], by_inode[20150]["unit_verified"]) == ("cockpit.service", True)
+    assert facts["listening_sockets_meta"]["systemd"]["cgroup_root"] is None
+    assert warnings == [
+        f"cannot read {root}/1/cgroup (No such file or directory): without PID 1's cgroup no "
+        "socket is attributed to a systemd unit"
     ]
 
 
@@ -486,14 +596,14 @@ def _me():
     with open("/proc/self/comm", "rb") as f:
         assert me["name"] == f.read()[:-1].decode("utf-8", "replace")
     with open("/proc/self/cgroup") as f:
-        unit = parse_cgroup(f.read())
+        owner = owner_from_cgroup(f.read(), read_cgroup_roots("/proc"))
     keys = ("pid", "name", "name_raw", "exe", "exe_raw", "cmdline", "cmdline_raw", "user", "uid")
-    return dict((k, me[k]) for k in keys + ("cmdline_truncated",)), unit
+    return dict((k, me[k]) for k in keys + ("cmdline_truncated",)), owner
 
 
 @pytest.mark.parametrize("source", ["sock_diag", "proc"])
 def test_real_kernel_finds_our_sockets(real_sockets, source):
-    me, unit = _me()
+    me, owner = _me()
     facts, _warnings = gather(proc_path="/proc", source=source, systemctl=None)
     meta = facts["listening_sockets_meta"]
     assert meta["source"] == source
@@ -512,11 +622,19 @@ def test_real_kernel_finds_our_sockets(real_sockets, source):
             want["inode"],
             "loopback",
             [me],
-            unit,
+            owner and owner["unit"],
             uid=os.getuid(),
             v6only=v6only,
+            verified=False,
+            **(_owner_fields(owner) if owner else {}),
         )
     assert meta["v6only_guessed"] == (0 if source == "sock_diag" else meta["counts"]["ipv6"])
+
+
+def _owner_fields(owner):
+    fields = dict((k, owner[k]) for k in ("user_manager", "user_unit", "container", "inner_cgroup"))
+    fields["unit_problem"] = "systemd was not asked: systemctl was not given"
+    return fields
 
 
 def _identity(facts):
@@ -613,14 +731,20 @@ import json, os, sys
 with open({log!r}, "a") as log:
     env = dict((k, os.environ.get(k)) for k in ("LC_ALL", "SYSTEMD_COLORS", "SYSTEMD_PAGER"))
     log.write(json.dumps({{"args": sys.argv[1:], "env": env}}) + "\\n")
-name = "rpcbind_list_units.txt" if sys.argv[1] == "list-units" else "rpcbind_show.txt"
+if sys.argv[1] == "list-units":
+    name = "rpcbind_list_units.txt"
+elif "LoadState" in sys.argv:
+    name = "rpcbind_units_show.txt"
+else:
+    name = "rpcbind_show.txt"
 with open(os.path.join({fixtures!r}, name)) as f:
     sys.stdout.write(f.read())
 """
 
 
-def test_main_asks_systemctl_once_per_run(real_sockets, capsys, monkeypatch, tmp_path):
-    """main() finds systemctl on PATH and runs it twice, with a C locale and no pager or colours."""
+def test_main_asks_systemctl_three_times_per_run(capsys, monkeypatch, tmp_path, proc_tree):
+    """main() finds systemctl on PATH and runs it three times, with argv only, a C locale and
+    no pager or colours: the socket units, what they listen on, then the sockets' units."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     log = tmp_path / "calls.jsonl"
@@ -633,19 +757,23 @@ def test_main_asks_systemctl_once_per_run(real_sockets, capsys, monkeypatch, tmp
     script.chmod(0o755)
     monkeypatch.setenv("PATH", str(bin_dir) + os.pathsep + os.environ.get("PATH", ""))
     monkeypatch.setattr(listening_facts, "SYSTEMD_BOOTED_MARKER", str(tmp_path))
-    with patch_module_args({}), pytest.raises(SystemExit) as exit_info:
+    root = proc_tree("proc_rpcbind")
+    with patch_module_args({"source": "proc", "proc_path": root}), pytest.raises(
+        SystemExit
+    ) as exit_info:
         listening_facts.main()
     assert exit_info.value.code == 0
-    systemd = json.loads(capsys.readouterr().out)["ansible_facts"]["listening_sockets_meta"][
-        "systemd"
+    facts = json.loads(capsys.readouterr().out)["ansible_facts"]
+    assert facts["listening_sockets_meta"]["systemd"] == RPCBIND_META["systemd"]
+    assert [(e["unit"], e["unit_verified"]) for e in facts["listening_sockets"]] == [
+        (e["unit"], e["unit_verified"]) for e in RPCBIND_HOST
     ]
-    assert systemd == {
-        "available": True,
-        "reason": None,
-        "socket_units": summarize_units(parse_show(_read("systemd", "rpcbind_show.txt"))),
-    }
     calls = [json.loads(line) for line in log.read_text().splitlines()]
-    assert [c["args"][0] for c in calls] == ["list-units", "show"]
+    assert [c["args"][:2] for c in calls] == [
+        ["list-units", "--type=socket"],
+        ["show", "--no-pager"],
+        ["show", "--no-pager"],
+    ]
     assert calls[1]["args"][-8:] == [
         "--",
         "cockpit.socket",
@@ -656,6 +784,21 @@ def test_main_asks_systemctl_once_per_run(real_sockets, capsys, monkeypatch, tmp
         "web-proxy.socket",
         "syslog.socket",
     ]
+    assert (
+        calls[2]["args"]
+        == [
+            "show",
+            "--no-pager",
+            "-p",
+            "Id",
+            "-p",
+            "LoadState",
+            "-p",
+            "ControlGroup",
+            "--",
+        ]
+        + UNITS_ASKED
+    )
     for call in calls:
         assert call["env"] == {"LC_ALL": "C", "SYSTEMD_COLORS": "0", "SYSTEMD_PAGER": ""}
 
