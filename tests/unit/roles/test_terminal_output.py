@@ -136,6 +136,8 @@ def _playbook():
                 "__exposed_ports_check_mode": False,
                 "exposed_ports_fail_on_unremediated": True,
                 "exposed_ports_firewall_enable": False,
+                "exposed_ports_firewall_install": False,
+                "exposed_ports_firewall_zone": "",
                 "__exposed_ports_context": {"firewall": {"state": "running"}},
             },
             "tasks": [control, module_failure]
@@ -164,7 +166,7 @@ def outputs(tmp_path_factory):
         json.dumps(
             {
                 "hostile_units": UNITS,
-                "__exposed_ports_result": {"findings": findings},
+                "__exposed_ports_result": {"findings": findings, "plan": {"rich_rules": []}},
                 "exposed_ports_report": {"findings": findings},
             }
         )
