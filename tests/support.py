@@ -35,7 +35,7 @@ def finding(**fields):
     return entry
 
 
-def run_action(name, args, check_mode=False):
+def run_action(name, args, check_mode=False, diff=False):
     """Action plugin NAME's ActionModule.run with the least of a task and connection ActionBase
     reads; the connection has nothing to run a command or a module with."""
     # Imported here so that importing this module does not load controller code.
@@ -48,7 +48,7 @@ def run_action(name, args, check_mode=False):
         args=args,
         async_val=0,
         check_mode=check_mode,
-        diff=False,
+        diff=diff,
         action="portguard.hardening." + name,
     )
     connection = SimpleNamespace(_shell=SimpleNamespace(tmpdir=None))

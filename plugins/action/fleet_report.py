@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import os
 import tempfile
 from urllib.parse import quote
@@ -43,12 +44,28 @@ _FLEET_FILES = (
 )
 
 
+# Bytes of a file name on Linux file systems, and how much of a longer encoded name is kept.
+NAME_MAX = 255
+_KEPT = 200
+
+
 def host_file(name):
-    """hosts/<name>.json, with the name percent-encoded so that it stays one file in hosts/."""
-    encoded = quote(name, safe="")
+    """hosts/<name>.json, with the name percent-encoded so that it stays one file in hosts/.
+
+    Every host name gives a usable file name: a name whose encoded form is too long for one is
+    cut, and ends with "+" and 16 hex digits of the SHA-256 of the name instead. quote() writes
+    "+" as %2B, so a cut name is never another host's.
+    """
+    encoded = quote(name, safe="", errors="surrogatepass")
     if encoded.startswith("."):
         # quote() leaves dots alone: "." and ".." must not name directories.
         encoded = "%2E" + encoded[1:]
+    if len(encoded) + len(".json") > NAME_MAX:
+        cut = encoded[:_KEPT]
+        if "%" in cut[-2:]:
+            cut = cut[: cut.rindex("%")]
+        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        encoded = cut + "+" + digest
     return os.path.join("hosts", encoded + ".json")
 
 
@@ -126,5 +143,10 @@ class ActionModule(ActionBase):
                 reason = exc.strerror or exc
                 raise AnsibleActionFail(f"dir: cannot write {path}: {reason}") from None
             files.append(path)
-        result.update(changed=changed, files=files, summary=doc["summary"])
+        not_ok = [
+            {"host": name, "state": entry["state"], "error": entry["error"]}
+            for name, entry in doc["hosts"].items()
+            if entry["state"] != "ok"
+        ]
+        result.update(changed=changed, files=files, summary=doc["summary"], not_ok=not_ok)
         return result

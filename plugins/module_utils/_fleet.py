@@ -20,6 +20,7 @@ __metaclass__ = type  # noqa: UP001 - ansible-test boilerplate
 
 import html
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 
@@ -280,9 +281,18 @@ def host_document(name, entry, run):
     return document
 
 
+# A lone surrogate (an INI inventory's host name with a byte that is not UTF-8) has no UTF-8 form.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def render_json(document):
-    """Stable JSON text (sorted keys, two-space indent, UTF-8 kept) ending in a newline."""
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """Stable JSON text (sorted keys, two-space indent, UTF-8 kept) ending in a newline.
+
+    Lone surrogates, which can only be in strings, are written as JSON escapes (\\udcff): the
+    same text to a JSON reader, and the file stays UTF-8.
+    """
+    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return _SURROGATE.sub(lambda m: "\\u%04x" % ord(m.group()), text)
 
 
 # ---------------------------------------------------------------------------

@@ -923,8 +923,9 @@ def evaluate(
     policy = _effective_rules(rules, use_builtin)
     default = _default_rule(default_action)
     results = {"finding": [], "allowed": [], "compliant": []}
-    for sock in sorted(sockets, key=_socket_key):
-        kind, entry = _judge(sock, policy, default, ctx)
+    judged = [(s,) + _judge(s, policy, default, ctx) for s in sorted(sockets, key=_socket_key)]
+    _keep_shared_units(judged, ctx["socket_units"])
+    for _sock, kind, entry in judged:
         results[kind].append(entry)
     findings = results["finding"]
     notes = list(ctx["firewall"]["notes"])
@@ -978,6 +979,105 @@ def _summary(findings, results):
 
 def _triggering_socket_units(unit, socket_units):
     return [u["unit"] for u in socket_units if unit in (u.get("triggers") or [])]
+
+
+# How a listener the policy keeps is named in a note, by what keeps it.
+_KEPT_AS = {"block": "blocked", "report": "reported", "restrict": "restricted"}
+_KEPT_SHOWN = 5
+
+
+def _units_taking_down(sock, triggered_by):
+    """The units whose stop or mask takes this listener down: its own unit, the socket units
+    that provide it and those that trigger its unit (a disable masks all of them)."""
+    names = set(_unit_names(sock))
+    names.update(triggered_by.get(sock.get("unit"), ()))
+    return names
+
+
+def _kept_label(sock, kind, entry):
+    if kind == "allowed":
+        why = "management" if entry["management"] else "allowed"
+    elif kind == "compliant":
+        why = entry["why"]
+    elif entry["status"] == "kept":
+        why = "management"
+    else:
+        why = _KEPT_AS.get(entry["action"], entry["action"])
+    return (sock["port"], sock["protocol"], why)
+
+
+def _shared_unit_note(sock, unit, mine, kept):
+    """The note of a disable turned block: ``kept`` is (units, labels) of the listeners kept."""
+    kept_units, labels = kept
+    shown = ["{}/{}: {}".format(*label) for label in labels[:_KEPT_SHOWN]]
+    if len(labels) > _KEPT_SHOWN:
+        shown.append(f"{len(labels) - _KEPT_SHOWN} more")
+    shared = sorted(mine & kept_units)
+    if not shared:
+        who = f"{unit} shares socket units with units that serve"
+    elif len(shared) == 1:
+        who = f"{shared[0]} also serves"
+    else:
+        who = "{} also serve".format(", ".join(shared))
+    return (
+        "{} listeners the policy keeps ({}), so {} not disabled; port {} blocked in firewalld "
+        "instead".format(
+            who,
+            "; ".join(shown),
+            "they are" if len(shared) > 1 else "it is",
+            _port_label(sock["port"], sock["protocol"]),
+        )
+    )
+
+
+def _keep_shared_units(judged, socket_units):
+    """Turn into blocks the disables that would take down a listener the policy keeps.
+
+    ``judged`` is [(socket, kind, entry)] for every socket, loopback and firewalled ones
+    included.  Units are joined when one listener names several (its service, the socket units
+    providing it, those triggering the service): a disable stops and masks all of them, so a
+    group is disabled only when each of its listeners is an open disable finding.  Every other
+    disable of the group becomes a block, with a note naming the listeners kept.  Changes the
+    finding entries in place.
+    """
+    triggered_by = {}
+    for unit in socket_units:
+        for target in unit.get("triggers") or []:
+            triggered_by.setdefault(target, []).append(unit["unit"])
+    units = [_units_taking_down(sock, triggered_by) for sock, _kind, _entry in judged]
+    parent = {}
+
+    def root(name):
+        while parent[name] != name:
+            parent[name] = parent[parent[name]]
+            name = parent[name]
+        return name
+
+    for names in units:
+        ordered = sorted(names)
+        for name in ordered:
+            parent.setdefault(name, name)
+        for name in ordered[1:]:
+            parent[root(name)] = root(ordered[0])
+
+    def disabling(kind, entry):
+        return kind == "finding" and entry["action"] == "disable" and entry["status"] == "open"
+
+    # One listener's names all share a root: the group is that of its first name.
+    kept = {}
+    for (sock, kind, entry), names in zip(judged, units):
+        if names and not disabling(kind, entry):
+            group = kept.setdefault(root(min(names)), (set(), set()))
+            # The note names the units that serve a kept listener, not those it depends on.
+            group[0].update(_unit_names(sock))
+            group[1].add(_kept_label(sock, kind, entry))
+    kept = dict((key, (names, sorted(labels))) for key, (names, labels) in kept.items())
+    for (sock, kind, entry), names in zip(judged, units):
+        group = kept.get(root(min(names))) if names and disabling(kind, entry) else None
+        if group:
+            entry["action"] = "block"
+            note = _shared_unit_note(sock, entry["unit"], names, group)
+            entry["note"] = _join_notes(entry["note"], note)
 
 
 def _disable_units(findings, socket_units):
@@ -1058,22 +1158,6 @@ def _ports_to_open(findings, allowed, management_ports):
     return why
 
 
-def _collateral_notes(disable_units, findings, allowed):
-    """Notes for units to disable that also hold listeners the policy leaves running."""
-    running = list(allowed) + [f for f in findings if f["action"] == "report"]
-    notes = []
-    for entry in disable_units:
-        mine = [e for e in running if e["unit"] == entry["unit"]]
-        ports = sorted(set((e["port"], e["protocol"]) for e in mine))
-        if ports:
-            labels = ", ".join(_port_label(*port) for port in ports)
-            notes.append(
-                f"disabling {entry['unit']} also stops its listeners on {labels}, which the "
-                "policy leaves running"
-            )
-    return notes
-
-
 def _plan(findings, allowed, ctx, notes):
     open_findings = [f for f in findings if f["status"] == "open"]
     changes = _firewall_changes(f for f in open_findings if f["action"] in ("block", "restrict"))
@@ -1097,7 +1181,6 @@ def _plan(findings, allowed, ctx, notes):
     disable_units = _disable_units(
         [f for f in open_findings if f["action"] == "disable"], ctx["socket_units"]
     )
-    notes.extend(_collateral_notes(disable_units, findings, allowed))
     plan = {
         "disable_units": disable_units,
         "firewall_block": [

@@ -11,7 +11,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import shlex
+
 from ansible_collections.portguard.hardening.plugins.module_utils._encode import terminal_safe
+from ansible_collections.portguard.hardening.plugins.module_utils._firewall_model import (
+    parse_rich_rule,
+)
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
     is_int,
     is_name,
@@ -103,9 +108,64 @@ def _exposure_now(finding):
     return "reachable from everyone"
 
 
-def _exposure_after(finding):
+def _rule_key(text):
+    # firewalld prints a rule's attributes in its own order (priority before family).
+    try:
+        return tuple(sorted(shlex.split(text)))
+    except (AttributeError, ValueError):
+        return None
+
+
+def firewall_outlook(firewall, rich_rules, zone="", install=False, enable=True):
+    """What the role's firewall step can change on this run, as exposure_diff reads it.
+
+    ``firewall`` is the host's firewall as the policy reads it (state, default_zone, zones with
+    their rich_rules); ``rich_rules`` the plan's; ``zone`` the zone the role writes to (empty:
+    the default zone); ``install`` and ``enable`` the role's exposed_ports_firewall_install and
+    exposed_ports_firewall_enable.  As in the role's firewall step: an absent firewalld is
+    installed only with ``install``, a stopped one started only with ``enable``.
+
+    Returns {"reason": why no port changes at all, or None; "in_place": {(protocol, port):
+    reason} for the ports whose every rule the zone already holds}.
+    """
+    state = firewall.get("state")
+    if state == "absent" and not install:
+        reason = "firewalld is not installed and exposed_ports_firewall_install is false"
+        return {"reason": reason, "in_place": {}}
+    if state == "stopped" and not enable:
+        reason = "firewalld is stopped and exposed_ports_firewall_enable is false"
+        return {"reason": reason, "in_place": {}}
+    if state != "running":
+        return {"reason": None, "in_place": {}}
+    name = zone or firewall.get("default_zone")
+    held = set()
+    for entry in firewall.get("zones") or []:
+        if entry.get("name") == name:
+            held.update(_rule_key(text) for text in entry.get("rich_rules") or [])
+    missing = {}
+    for text in rich_rules:
+        parsed = parse_rich_rule(text)
+        for protocol, low, _high in parsed["ports"] if parsed else ():
+            key = (protocol, low)
+            missing[key] = missing.get(key, False) or _rule_key(text) not in held
+    reason = "its rules are already in firewalld zone %s" % name
+    return {"reason": None, "in_place": dict((key, reason) for key, m in missing.items() if not m)}
+
+
+def _unchanged(finding, outlook):
+    """Why remediation leaves this finding as it is on this run, or None when it changes it."""
     if finding["status"] != "open" or finding["action"] not in CHANGING:
+        return "nothing to do"
+    if outlook is None or finding["action"] == "disable":
+        return None
+    return outlook["reason"] or outlook["in_place"].get((finding["protocol"], finding["port"]))
+
+
+def _exposure_after(finding, unchanged):
+    if unchanged == "nothing to do":
         return _exposure_now(finding)
+    if unchanged:
+        return "%s (unchanged: %s)" % (_exposure_now(finding), unchanged)
     if finding["action"] == "disable":
         units = [finding.get("unit")] + list(finding.get("activated_by") or [])
         return "closed: %s stopped, disabled and masked" % ", ".join(u for u in units if u)
@@ -114,14 +174,22 @@ def _exposure_after(finding):
     return "reachable only from %s" % ", ".join(finding.get("sources") or [])
 
 
-def exposure_diff(findings):
-    """Before and after texts of what remediation changes, one line per finding, for --diff."""
+def exposure_diff(findings, outlook=None):
+    """Before and after texts of what remediation changes, one line per finding, for --diff.
+
+    ``outlook`` is firewall_outlook()'s; without it every open block and restrict is taken to be
+    applied.  changed is whether this run's remediation changes anything: an open finding the
+    run cannot fix (firewalld absent and not to be installed, its rules already in place) is not
+    a change, nor is a kept one.
+    """
     before, after = [], []
+    changed = False
     for f in findings:
+        unchanged = _unchanged(f, outlook)
+        changed = changed or unchanged is None
         where = _endpoint(f) + " (%s)" % (
             f.get("unit") or ",".join(f.get("processes") or []) or "?"
         )
         before.append(terminal_safe("%s %s" % (where, _exposure_now(f))) + "\n")
-        after.append(terminal_safe("%s %s" % (where, _exposure_after(f))) + "\n")
-    changed = any(f["status"] == "open" and f["action"] in CHANGING for f in findings)
+        after.append(terminal_safe("%s %s" % (where, _exposure_after(f, unchanged))) + "\n")
     return {"changed": changed, "before": "".join(before), "after": "".join(after)}

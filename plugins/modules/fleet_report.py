@@ -90,8 +90,14 @@ options:
   formats:
     description:
       - Which files to write. V(json) is C(fleet.json), V(md) C(fleet.md), V(html)
-        C(fleet.html), V(junit) C(junit.xml) and V(host) C(hosts/<host>.json) for every host,
-        the host name percent-encoded when it holds characters unsafe in a file name.
+        C(fleet.html), V(junit) C(junit.xml) and V(host) C(hosts/<host>.json) for every host.
+      - The host name is percent-encoded in its file name (every byte but letters, digits and
+        C(_.-~); a leading dot too), so C(../x), C(a/b), C(.), C(..) and names with line breaks
+        each stay one file in C(hosts/). A name whose encoded form is longer than 250 bytes is
+        cut to 200 and ends with C(+) and 16 hex digits of the SHA-256 of the name (C(+) is
+        always encoded otherwise). So no inventory name is refused; each has its own file, and
+        each host document holds the name as it is. Bytes an INI inventory could not decode as
+        UTF-8 are encoded as they came and written in the JSON files as escapes (C(\udcff)).
     type: list
     elements: str
     choices: [json, md, html, junit, host]
@@ -162,6 +168,25 @@ files:
     - /srv/reports/fleet.html
     - /srv/reports/junit.xml
     - /srv/reports/hosts/web1.json
+not_ok:
+  description: The hosts that are not C(ok), sorted by name, with their state and error.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    host:
+      description: The inventory host name.
+      type: str
+    state:
+      description: C(unreachable) or C(failed).
+      type: str
+    error:
+      description: Why, as given in O(hosts).
+      type: str
+  sample:
+    - host: db1
+      state: unreachable
+      error: "ssh: connect to host db1 port 22: Connection timed out"
 summary:
   description: Counts over the fleet, as in C(fleet.json).
   returned: success

@@ -42,3 +42,16 @@ def test_stopped_baseline_listener_is_reported_for_information(host):
     missing = {(m["protocol"], m["port"], m["unit"]) for m in entry["baseline_missing"]}
     assert ("tcp", 80, "nginx.service") in missing
     assert not any(f["port"] == 80 for f in entry["findings"])
+
+
+def test_the_baseline_run_reports_every_host_recorded():
+    with open(os.path.join(EPHEMERAL, "reports-baseline", "fleet.json")) as f:
+        doc = json.load(f)
+    assert doc["run"]["playbook"] == "baseline"
+    assert sorted(doc["hosts"]) == HOSTS
+    for host in HOSTS:
+        entry = doc["hosts"][host]
+        assert (entry["state"], entry["error"], entry["findings"]) == ("ok", None, [])
+        assert {"protocol": "tcp", "port": 80, "scope": "any", "unit": "nginx.service"} in entry[
+            "allowed"
+        ]

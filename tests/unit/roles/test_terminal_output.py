@@ -2,8 +2,8 @@
 """What ansible-playbook prints of hostile host names: the role's own tasks, run on localhost.
 
 The tasks that print host data (loop labels, the findings, the --diff, the failure message and
-its re-raise by the playbooks) are copied from the role and playbook files, so a change there
-is tested here. They run through the real callback, once per result format.
+the playbooks' report of it) are copied from the role and playbook files, so a change there is
+tested here. They run through the real callback, once per result format.
 """
 
 import json
@@ -79,6 +79,12 @@ def _tasks(path, *names):
     return [tasks[name] for name in names]
 
 
+def _play_tasks(path, *names):
+    with open(path) as f:
+        tasks = dict((t["name"], t) for play in yaml.safe_load(f) for t in play.get("tasks", []))
+    return [tasks[name] for name in names]
+
+
 def _label_tasks():
     """A debug task per loop of services.yml and firewall.yml over names, with its loop_control."""
     looped = [
@@ -110,9 +116,27 @@ def _playbook():
         "Show the findings",
         "Fail when a finding could not be remediated",
     )
-    (reraise,) = _tasks(
-        os.path.join(REPO, "playbooks", "tasks", "apply_role.yml"), "Fail the host as the role did"
+    (record,) = _tasks(
+        os.path.join(REPO, "playbooks", "tasks", "host.yml"),
+        "Record the failure with whatever report the host has",
     )
+    (final,) = _play_tasks(
+        os.path.join(REPO, "playbooks", "report.yml"),
+        "Fail when a host could not be reached or its run failed"
+        " (unless exposed_ports_report_only)",
+    )
+    # The report play's failure, given what the fleet report returns for this one host.
+    fleet = {
+        "summary": {"unreachable": 0, "failed": 1},
+        "not_ok": [
+            {
+                "host": "{{ inventory_hostname }}",
+                "state": "failed",
+                "error": "{{ portguard_fleet_entry.error }}",
+            }
+        ],
+    }
+    reported = dict(final, vars=dict(final["vars"], __portguard_fleet=fleet))
     control = {
         # Printed raw on purpose: shows that this run would catch a raw byte.
         "name": "control",
@@ -120,7 +144,7 @@ def _playbook():
         "loop": ["CONTROL\x1b[0m"],
     }
     # A module failing with a message that quotes host data (Ansible prints that one raw), then
-    # the playbooks' re-raise of it.
+    # the playbooks' record of it and the report play's failure naming the host and the error.
     module_failure = {
         "block": [
             {
@@ -128,7 +152,7 @@ def _playbook():
                 "ansible.builtin.fail": {"msg": "CONTROL no unit {{ hostile_units[1] }}"},
             }
         ],
-        "rescue": [dict(reraise, ignore_errors=True)],
+        "rescue": [record, dict(reported, ignore_errors=True)],
     }
     return [
         {
@@ -140,13 +164,16 @@ def _playbook():
                 "__exposed_ports_check_mode": False,
                 "exposed_ports_fail_on_unremediated": True,
                 "exposed_ports_firewall_enable": False,
+                "exposed_ports_firewall_install": False,
+                "exposed_ports_firewall_zone": "",
                 "__exposed_ports_context": {"firewall": {"state": "running"}},
+                "__portguard_report": None,
             },
             "tasks": [control, module_failure]
             + _label_tasks()
             + [
                 diff_task,
-                {"block": [shown, fail], "rescue": [reraise]},
+                {"block": [shown, fail], "rescue": [record, reported]},
             ],
         }
     ]
@@ -168,7 +195,7 @@ def outputs(tmp_path_factory):
         json.dumps(
             {
                 "hostile_units": UNITS,
-                "__exposed_ports_result": {"findings": findings},
+                "__exposed_ports_result": {"findings": findings, "plan": {"rich_rules": []}},
                 "exposed_ports_report": {"findings": findings},
             }
         )
@@ -215,11 +242,13 @@ def test_no_raw_control_character_reaches_the_terminal(outputs, result_format):
         return
     assert len(raw) == 2
     assert raw[1] == "[ERROR]: Task failed: Action failed: CONTROL no unit \x1b[2J.service"
-    reraised = "[ERROR]: Task failed: Action failed: CONTROL no unit \\x1b[2J.service"
-    assert lines.count(reraised) == 1
+    reported = "[ERROR]: Task failed: Action failed: 0 unreachable and 1 failed hosts, listed in "
+    reported += "the reports: localhost (failed: "
+    assert lines.count(reported + "CONTROL no unit \\x1b[2J.service)") == 1
     # Every unit was printed, escaped: as a loop label, in the --diff, in the findings shown and
-    # in the failure message, raised by the role and again by the playbook.
+    # in the failure message, raised by the role and again by the report play.
     failures = [line for line in lines if line.startswith("[ERROR]: Task failed: Action failed: n")]
+    failures += [line for line in lines if line.startswith(reported + "not remediated: ")]
     assert len(failures) == 2
     for shown in ("\\x1b]0;title\\x07x.service", "\\x9b2J.service", "\\u202eecivres.x"):
         assert sum("(item=%s)" % shown in line for line in lines) == 4

@@ -2,6 +2,7 @@
 """The fleet_report action: the files it writes, when it rewrites them, and its errors."""
 
 import copy
+import hashlib
 import json
 import os
 
@@ -38,6 +39,11 @@ RUN = {
     "started": "2025-01-31T10:00:00Z",
     "policy": {"default_action": "report", "rules": ["web"]},
 }
+
+
+LONG_DIGEST = dict(
+    (name, hashlib.sha256(name.encode()).hexdigest()[:16]) for name in ("w" * 251, "é" * 90)
+)
 
 
 def hosts():
@@ -116,6 +122,7 @@ def test_writes_every_format(tmp_path, umask_022):
             "failed_findings": 0,
             "by_action": {"disable": 2},
         },
+        "not_ok": [{"host": "db1", "state": "unreachable", "error": "Connection timed out"}],
     }
     assert listing(out) == sorted(ALL_FILES)
     assert read(out / "fleet.json") == render_json(doc)
@@ -266,16 +273,64 @@ def test_write_if_changed(tmp_path):
         (".hidden", "hosts/%2Ehidden.json"),
         ("[::1]", "hosts/%5B%3A%3A1%5D.json"),
         ("hôte 1", "hosts/h%C3%B4te%201.json"),
+        (".", "hosts/%2E.json"),
+        ("%2E", "hosts/%252E.json"),
+        ("x\nrm -rf", "hosts/x%0Arm%20-rf.json"),
+        ("a+b", "hosts/a%2Bb.json"),
+        # 250 bytes with .json: the longest kept whole.
+        ("w" * 250, "hosts/" + "w" * 250 + ".json"),
+        ("w" * 251, "hosts/" + "w" * 200 + "+" + LONG_DIGEST["w" * 251] + ".json"),
+        # Cut before an escape rather than through it: 66 x %C3%A9 leave 198 characters.
+        ("é" * 90, "hosts/" + "%C3%A9" * 33 + "+" + LONG_DIGEST["é" * 90] + ".json"),
     ],
 )
 def test_host_file(name, expected):
     assert host_file(name) == expected
+    assert len(os.path.basename(host_file(name)).encode()) <= 255
 
 
-def test_a_host_name_cannot_leave_the_hosts_directory(tmp_path):
+HOSTILE_NAMES = [
+    "../x",
+    "a/b",
+    ".",
+    "..",
+    "x\nrm -rf",
+    "%2E",
+    "a+b",
+    "w" * 300,
+    "w" * 301,
+    "é" * 90,
+]
+
+
+def test_every_host_name_gets_its_own_file_in_hosts(tmp_path):
     entry = {"state": "unreachable", "report": None, "error": "x"}
-    result = run_action(
-        {"dir": str(tmp_path), "hosts": {"../../etc": entry}, "run": RUN, "formats": ["host"]}
+    out = tmp_path / "out"
+    hosts = dict((name, entry) for name in HOSTILE_NAMES)
+    result = run_action({"dir": str(out), "hosts": hosts, "run": RUN, "formats": ["host"]})
+    files = listing(out)
+    assert len(files) == len(HOSTILE_NAMES) == len(result["files"])
+    named = {}
+    for path in result["files"]:
+        assert os.path.dirname(os.path.realpath(path)) == str(out / "hosts")
+        named[json.loads(read(path))["host"]] = path
+    assert sorted(named) == sorted(HOSTILE_NAMES)
+    assert [n["host"] for n in result["not_ok"]] == sorted(HOSTILE_NAMES)
+
+
+def test_a_host_name_that_is_not_utf8_is_reported_exactly(tmp_path):
+    # What an INI inventory makes of a name with a byte that is not UTF-8: a lone surrogate.
+    name = "x\udcffy"
+    entry = {"state": "unreachable", "report": None, "error": "x"}
+    result = run_action({"dir": str(tmp_path), "hosts": {name: entry}, "run": RUN})
+    assert listing(tmp_path) == sorted(
+        ["fleet.json", "fleet.md", "fleet.html", "junit.xml", "hosts/x%ED%B3%BFy.json"]
     )
-    assert result["files"] == [str(tmp_path / "hosts" / "%2E.%2F..%2Fetc.json")]
-    assert listing(tmp_path) == ["hosts/%2E.%2F..%2Fetc.json"]
+    assert result["not_ok"] == [{"host": name, "state": "unreachable", "error": "x"}]
+    texts = {}
+    for path in result["files"]:
+        with open(path, "rb") as f:
+            texts[os.path.relpath(path, tmp_path)] = f.read().decode("utf-8")
+    assert list(json.loads(texts["fleet.json"])["hosts"]) == [name]
+    assert json.loads(texts["hosts/x%ED%B3%BFy.json"])["host"] == name
+    assert '"x\\udcffy"' in texts["fleet.json"]

@@ -875,23 +875,6 @@ def test_unit_serving_the_connection_is_never_disabled(management, served_by):
     assert result["plan"]["disable_units"] == []
 
 
-def test_disabling_a_unit_notes_the_listeners_it_also_stops():
-    nginx = {"unit": "nginx.service", "procs": [(72, "nginx")]}
-    sockets = [
-        sock("tcp", "0.0.0.0", 80, **nginx),
-        sock("tcp", "0.0.0.0", 443, **nginx),
-        sock("tcp", "0.0.0.0", 8081, **nginx),
-        sock("udp", "0.0.0.0", 8081, **nginx),
-    ]
-    rules = [rule("web", "allow", ports=[443]), rule("alt", "disable", ports=[8081])]
-    result = evaluate(sockets, rules, "report", True, {})
-    assert [u["unit"] for u in result["plan"]["disable_units"]] == ["nginx.service"]
-    assert result["notes"] == [
-        "disabling nginx.service also stops its listeners on 80/tcp, 443/tcp, which the policy "
-        "leaves running"
-    ]
-
-
 def test_disable_socket_unit_itself():
     telnet = sock("tcp", "::", 23, "telnet.socket", [(1, "systemd")], ["telnet.socket"])
     context = lab_context(socket_units=[{"unit": "telnet.socket", "triggers": ["telnet@.service"]}])
