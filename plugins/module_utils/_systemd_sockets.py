@@ -137,6 +137,17 @@ def parse_show(text):
     return units
 
 
+def show_command(properties, names):
+    """systemctl's arguments to show these properties of these units, as one argument list.
+
+    The names must already be checked unit names: they follow "--", so none is read as an option.
+    """
+    args = ["show", "--no-pager"]
+    for prop in properties:
+        args.extend(["-p", prop])
+    return args + ["--"] + list(names)
+
+
 def query_socket_units(run):
     """List every loaded .socket unit and its Listen=/Triggers= with two systemctl calls.
 
@@ -151,12 +162,7 @@ def query_socket_units(run):
     names = parse_list_units(out)
     if not names:
         return []
-    args = ["show", "--no-pager"]
-    for prop in SHOW_PROPERTIES:
-        args.extend(["-p", prop])
-    args.append("--")
-    args.extend(names)
-    rc, out, err = run(args)
+    rc, out, err = run(show_command(SHOW_PROPERTIES, names))
     if rc != 0:
         raise SystemdQueryError(f"systemctl show failed (rc={rc}): {err.strip()}")
     return parse_show(out)

@@ -15,6 +15,7 @@ import re
 
 from ansible_collections.portguard.hardening.plugins.module_utils._systemd_sockets import (
     SystemdQueryError,
+    show_command,
 )
 from ansible_collections.portguard.hardening.plugins.module_utils._unit_names import (
     unit_name_problem,
@@ -63,12 +64,7 @@ def query_units(run, names):
     states = {}
     for start in range(0, len(names), CHUNK):
         chunk = names[start : start + CHUNK]
-        args = ["show", "--no-pager"]
-        for prop in UNIT_PROPERTIES:
-            args.extend(["-p", prop])
-        args.append("--")
-        args.extend(chunk)
-        rc, out, err = run(args)
+        rc, out, err = run(show_command(UNIT_PROPERTIES, chunk))
         if rc != 0:
             raise SystemdQueryError(f"systemctl show failed (rc={rc}): {err.strip()}")
         states.update(parse_unit_states(out, chunk))

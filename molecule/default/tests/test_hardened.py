@@ -1,31 +1,15 @@
 """After the role: what the host runs (inside) and what answers from the controller (outside)."""
 
-import json
-import socket
 import subprocess
 import time
 
 import pytest
-from labhosts import lab_hosts
+from labhosts import container_address, lab_hosts, tcp_answers
 
 testinfra_hosts = lab_hosts()
 
 ANSWERS = [22, 80]
 CLOSED = [111, 8080, 11211]
-
-
-def container_address(name):
-    # Only addresses of the scenario's own containers are ever connected to.
-    out = subprocess.check_output(["podman", "inspect", name], text=True)
-    return json.loads(out)[0]["NetworkSettings"]["IPAddress"]
-
-
-def tcp_answers(address, port):
-    try:
-        with socket.create_connection((address, port), timeout=3):
-            return True
-    except OSError:
-        return False
 
 
 def outside_view(host):

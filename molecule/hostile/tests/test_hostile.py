@@ -1,29 +1,13 @@
 """Units a user names after the system's: reported as the user manager's, closed, harmless."""
 
 import json
-import socket
-import subprocess
 
 import pytest
-from labhosts import lab_hosts
+from labhosts import container_address, lab_hosts, tcp_answers
 
 testinfra_hosts = lab_hosts()
 
 USER_PORTS = {4444: "ssh.service", 4445: "nginx.service"}
-
-
-def container_address(name):
-    # Only addresses of the scenario's own containers are ever connected to.
-    out = subprocess.check_output(["podman", "inspect", name], text=True)
-    return json.loads(out)[0]["NetworkSettings"]["IPAddress"]
-
-
-def tcp_answers(address, port):
-    try:
-        with socket.create_connection((address, port), timeout=3):
-            return True
-    except OSError:
-        return False
 
 
 def report(host, name):
