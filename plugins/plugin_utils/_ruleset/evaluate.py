@@ -1,0 +1,390 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the portguard.hardening collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Who can open a new connection, or send a new datagram, to a listening socket from outside.
+
+Netfilter semantics on the input hook: every base chain of type filter on the hook runs in
+priority order (``inet`` chains for both families); accept ends one base chain and the packet
+goes on to the next, drop and reject end it all; jump, goto and return move between chains; a
+base chain's policy decides what falls off its end.  A socket is reachable through the families
+its clients can use (a dual-stack socket through either), on every interface but ``lo``, at
+its own address or, bound to a wildcard, at every address of the host.
+
+The source address is evaluated as a set, twice when an expression is not modelled: once
+letting every such expression go the attacker's way (what may get in) and once the other way
+(what surely gets in).  When both agree the unmodelled expressions did not decide; when they
+differ the answer is ``unknown``, with their names, and the socket counts as exposed.
+
+Answers: ``everyone`` (more than half of all addresses, ``excluded`` lists those kept out),
+``some`` (``sources`` lists the networks), ``nobody`` or ``unknown``; ``rules`` and ``reason``
+say which rules or policies decided.
+
+Public: Evaluator, evaluate_sockets, EXPOSURES.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+from collections.abc import Mapping
+
+from ansible_collections.portguard.hardening.plugins.module_utils._firewall_model import (
+    _client_families as client_families,
+)
+from ansible_collections.portguard.hardening.plugins.module_utils._values import is_int, show
+from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset import intervals as iv
+from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.compile import (
+    iif_matches,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.model import (
+    RulesetError,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.text import rule_text
+from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.walk import Kind, Walk
+
+EXPOSURES = ("nobody", "some", "unknown", "everyone")  # in rising order of exposure
+MAX_REASONS = 6
+
+
+def _check_interfaces(interfaces):
+    if not isinstance(interfaces, Mapping):
+        raise RulesetError(
+            [f"interfaces: expected a mapping of names to addresses, got {show(interfaces)}"]
+        )
+    errors, addresses = [], {"ipv4": [], "ipv6": []}
+    for name, addrs in interfaces.items():
+        if not isinstance(name, str) or not name:
+            errors.append(f"interfaces: {show(name)} is not an interface name")
+            continue
+        if not isinstance(addrs, (list, tuple)):
+            errors.append(f"interfaces.{name}: expected a list of addresses, got {show(addrs)}")
+            continue
+        for addr in addrs:
+            try:
+                value = ipaddress.ip_interface(addr).ip
+            except (TypeError, ValueError):
+                errors.append(f"interfaces.{name}: {show(addr)} is not an address")
+                continue
+            if name != "lo" and not value.is_loopback:
+                addresses[f"ipv{value.version}"].append(int(value))
+    if errors:
+        raise RulesetError(errors)
+    # No interface but lo: "" stands for one that matches no name a rule gives.
+    outside = tuple(sorted(n for n in interfaces if n != "lo")) or ("",)
+    return outside, {f: tuple(sorted(set(a))) for f, a in addresses.items()}
+
+
+def _check_socket(sock, where):
+    errors = []
+    if not isinstance(sock, Mapping):
+        raise RulesetError([f"{where}: expected a mapping, got {show(sock)}"])
+    if sock.get("protocol") not in ("tcp", "udp"):
+        errors.append(f"{where}.protocol: expected tcp or udp, got {show(sock.get('protocol'))}")
+    if sock.get("family") not in ("ipv4", "ipv6"):
+        errors.append(f"{where}.family: expected ipv4 or ipv6, got {show(sock.get('family'))}")
+    port = sock.get("port")
+    if not is_int(port) or not 0 <= port <= 65535:
+        errors.append(f"{where}.port: expected a port number, got {show(port)}")
+    address = _address(sock.get("address"))
+    if address is None:
+        errors.append(f"{where}.address: expected an address, got {show(sock.get('address'))}")
+    if errors:
+        raise RulesetError(errors)
+    return address
+
+
+_ADDRESSES = {}
+
+
+def _address(text):
+    """The ipaddress object of a socket's address, or None; cached, sockets share few."""
+    if not isinstance(text, str):
+        return None
+    found = _ADDRESSES.get(text)
+    if found is None:
+        try:
+            found = ipaddress.ip_address(text)
+        except ValueError:
+            return None
+        if len(_ADDRESSES) > 65536:
+            _ADDRESSES.clear()
+        _ADDRESSES[text] = found
+    return found
+
+
+def _where(chain, rule):
+    if rule is None:
+        return {
+            "table": f"{chain.chain.family} {chain.chain.table}",
+            "chain": chain.chain.name,
+            "handle": None,
+            "index": None,
+        }
+    return {
+        "table": f"{chain.chain.family} {chain.chain.table}",
+        "chain": chain.chain.name,
+        "handle": rule.rule.handle,
+        "index": rule.rule.index,
+    }
+
+
+def _decision(cache, verdict, chain, rule, family):
+    """A read-only entry of an answer's ``rules``; answers share them."""
+    key = (verdict, chain, rule, family)
+    found = cache.get(key)
+    if found is not None:
+        return found
+    entry = cache[key] = _where(chain, rule)
+    entry["family"] = family
+    entry["verdict"] = verdict
+    entry["text"] = verdict if rule is None else rule_text(rule.rule)
+    return entry
+
+
+def _reason_text(entry):
+    place = f"{entry['table']} {entry['chain']}"
+    if entry["index"] is None:
+        return f"{entry['verdict']} of {place}"
+    at = f"rule {entry['index']} (handle {entry['handle']})"
+    return f"{entry['verdict']} by {place} {at}: {entry['text']}"
+
+
+class Evaluator:
+    """Answers for sockets against one parsed ruleset and the host's interfaces.
+
+    ``interfaces`` maps each interface name to its addresses ("10.0.0.5/24", "fe80::1");
+    ``lo`` is never a way in from outside.  Results are cached: ask for many sockets at once.
+    """
+
+    def __init__(self, ruleset, interfaces):
+        self.ruleset = ruleset
+        self.outside_ifaces, self.addresses = _check_interfaces(interfaces)
+        self.kinds = {}
+        self.runs = {}
+        self.answers = {}
+        self.signatures = {}
+        self.decisions = {}
+
+    def _kind(self, family, protocol):
+        kind = self.kinds.get((family, protocol))
+        if kind is None:
+            kind = self.kinds[(family, protocol)] = Kind(self.ruleset, family, protocol)
+        return kind
+
+    def _classes(self, kind, what, values):
+        """{signature: value}: one value per class of values that no rule tells apart."""
+        key = (kind.family, kind.protocol, what, values)
+        found = self.signatures.get(key)
+        if found is None:
+            found = {}
+            for value in values:
+                if what == "iif":
+                    sig = tuple(iif_matches(p, value) for p in sorted(kind.iif_patterns))
+                else:
+                    sig = tuple(iv.contains(r, value) for r in kind.daddr_ranges)
+                found.setdefault(sig, value)
+            self.signatures[key] = found
+        return found
+
+    def _sweep(self, kind, iif, daddr, key):
+        """Per port class: (may reach, sure reach, events, unknown) for one context."""
+        found = self.runs.get(key)
+        if found is not None:
+            return found
+        outside = iv.outside(kind.family)
+        every = range(kind.classes)
+        results = {}
+        sports = kind.sport_values()
+        for sport in sports:
+            classes = every if sport == sports[0] else (kind.sensitive or every)
+            if not classes:
+                continue
+            ctx = (iif, daddr, sport, None)
+            may = Walk(kind, ctx, True)
+            reach = may.hook(classes, outside)
+            doubtful = set()
+            for _name, _place, where in may.unknown:
+                doubtful |= where
+            sure = Walk(kind, ctx, False).hook(doubtful, outside) if doubtful else []
+            _collect(results, reach, sure, doubtful, may.events, may.unknown)
+        self.runs[key] = results
+        return results
+
+    def family_answer(self, family, protocol, port, daddrs):
+        """The answer for one client family, given the destination addresses it can use."""
+        if not daddrs:
+            why = f"no {family} address on an interface other than lo"
+            return _answer("nobody", family, iv.EMPTY, [], [], why)
+        kind = self._kind(family, protocol)
+        pclass = kind.port_class(port)
+        iifs = self._classes(kind, "iif", self.outside_ifaces)
+        dests = self._classes(kind, "daddr", daddrs)
+        key = (family, protocol, pclass, tuple(iifs), tuple(dests))
+        answer = self.answers.get(key)
+        if answer is not None:
+            return answer
+        reach = sure = iv.EMPTY
+        events, unknown = [], []
+        for isig, iif in iifs.items():
+            for dsig, daddr in dests.items():
+                found = self._sweep(kind, iif, daddr, (family, protocol, isig, dsig)).get(pclass)
+                if found is None:
+                    continue
+                reach, sure = iv.union(reach, found[0]), iv.union(sure, found[1])
+                events.extend(found[2])
+                unknown.extend(found[3])
+        answer = self.answers[key] = self._judge(family, reach, sure, events, unknown)
+        return answer
+
+    def _judge(self, family, reach, sure, events, unknown):
+        if reach != sure:
+            names = []
+            for name, _place in unknown:
+                if name not in names:
+                    names.append(name)
+            where = [
+                _decision(self.decisions, "unknown", *place, family)
+                for _n, place in unknown
+                if place
+            ]
+            where = _unique(where)[:MAX_REASONS]
+            text = "not modelled: " + "; ".join(names)
+            return _answer("unknown", family, reach, where, names, text)
+        decided = []
+        seen = set()
+        for verdict, chain, rule, sources in events:
+            if reach:
+                wanted = verdict in ("accept", "policy accept") and iv.intersect(sources, reach)
+            else:
+                wanted = verdict in ("drop", "reject", "policy drop")
+            if wanted:
+                entry = _decision(self.decisions, verdict, chain, rule, family)
+                key = (entry["table"], entry["chain"], entry["index"], verdict)
+                if key not in seen:
+                    seen.add(key)
+                    decided.append(entry)
+        decided = decided[:MAX_REASONS]
+        text = "; ".join(_reason_text(e) for e in decided)
+        if not decided:
+            text = f"no {family} filter chain on the input hook"
+        return _answer(None, family, reach, decided, [], text)
+
+    def exposure(self, sock, where="socket"):
+        """The answer for one socket (the shape listening_facts reports)."""
+        address = _check_socket(sock, where)
+        answers = {}
+        for family in client_families(sock):
+            if address.is_loopback or _mapped_loopback(address):
+                answers[family] = _answer(
+                    "nobody", family, iv.EMPTY, [], [], "bound to a loopback address"
+                )
+                continue
+            daddrs = self._destinations(family, address)
+            answers[family] = self.family_answer(family, sock["protocol"], sock["port"], daddrs)
+        return _combine(answers)
+
+    def _destinations(self, family, address):
+        if address.version == 6 and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if address.is_unspecified or (family == "ipv4" and address.version == 6):
+            return self.addresses[family]
+        return (int(address),)
+
+
+def _mapped_loopback(address):
+    return (
+        address.version == 6 and address.ipv4_mapped is not None and address.ipv4_mapped.is_loopback
+    )
+
+
+def _answer(exposure, family, reach, rules, unknown, reason):
+    outside = iv.outside(family)
+    widest = (
+        "nobody" if not reach else ("everyone" if 2 * iv.size(reach) > iv.size(outside) else "some")
+    )
+    answer = {
+        "exposure": exposure or widest,
+        "sources": iv.networks(reach, family) if widest == "some" else [],
+        "excluded": iv.networks(iv.subtract(outside, reach), family)
+        if widest == "everyone"
+        else [],
+        "unknown": list(unknown),
+        "rules": rules,
+        "reason": reason,
+    }
+    if exposure == "unknown":
+        answer["at_most"] = widest
+    return answer
+
+
+def _combine(answers):
+    """One answer for a socket from the answers of its client families ({family: answer})."""
+    if len(answers) == 1:
+        ((family, only),) = answers.items()
+        return dict(only, families={family: only})
+    worst = max(answers.values(), key=lambda a: EXPOSURES.index(a["exposure"]))
+    items = list(answers.items())
+    combined = {
+        "exposure": worst["exposure"],
+        "sources": [s for _f, a in items if a["exposure"] != "everyone" for s in a["sources"]],
+        "excluded": [s for _f, a in items if a["exposure"] == "everyone" for s in a["excluded"]],
+        "unknown": [n for _f, a in items for n in a["unknown"]],
+        "rules": _unique(r for _f, a in items for r in a["rules"]),
+        "reason": "; ".join(f"{f}: {a['reason']}" for f, a in items),
+        "families": dict(answers),
+    }
+    if worst["exposure"] == "unknown":
+        combined["at_most"] = max(
+            (a.get("at_most", a["exposure"]) for a in answers.values()), key=EXPOSURES.index
+        )
+    return combined
+
+
+def _collect(results, reach, sure, doubtful, events, unknown):
+    """Spread a walk's groups and events over the port classes they hold."""
+
+    def slot(port_class):
+        found = results.get(port_class)
+        if found is None:
+            found = results[port_class] = [iv.EMPTY, iv.EMPTY, [], []]
+        return found
+
+    for classes, flow in reach:
+        for port_class in classes:
+            entry = slot(port_class)
+            entry[0] = iv.union(entry[0], flow)
+            if port_class not in doubtful:
+                entry[1] = iv.union(entry[1], flow)
+    for classes, flow in sure:
+        for port_class in classes:
+            entry = slot(port_class)
+            entry[1] = iv.union(entry[1], flow)
+    for verdict, chain, rule, classes, sources in events:
+        for port_class in classes:
+            slot(port_class)[2].append((verdict, chain, rule, sources))
+    for name, place, classes in unknown:
+        for port_class in classes:
+            slot(port_class)[3].append((name, place))
+
+
+def _unique(entries):
+    out = []
+    for entry in entries:
+        if entry not in out:
+            out.append(entry)
+    return out
+
+
+def evaluate_sockets(ruleset, sockets, interfaces):
+    """The answer for each socket, in order; RulesetError names every malformed one."""
+    evaluator = Evaluator(ruleset, interfaces)
+    errors, answers = [], []
+    for index, sock in enumerate(sockets):
+        try:
+            answers.append(evaluator.exposure(sock, f"sockets[{index}]"))
+        except RulesetError as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise RulesetError(errors)
+    return answers

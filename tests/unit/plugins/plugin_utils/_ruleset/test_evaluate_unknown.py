@@ -1,0 +1,129 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Expressions the evaluator does not model: named, and ``unknown`` only when they decide."""
+
+import pytest
+from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.evaluate import (
+    Evaluator,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.model import (
+    parse_ruleset,
+)
+from nftjson import ACCEPT, COUNTER, DROP, Doc, dport, inet_input, match, meta, payload, saddr
+
+HOST = {"lo": ["127.0.0.1/8"], "eth0": ["192.0.2.10/24"], "eth1": ["10.1.0.10/24"]}
+V4_22 = {"protocol": "tcp", "family": "ipv4", "address": "0.0.0.0", "port": 22}
+SSH = [dport(22), COUNTER, ACCEPT]
+
+
+def sock(port, address):
+    return {"protocol": "tcp", "family": "ipv4", "address": address, "port": port}
+
+
+def base_drop(*rules):
+    return inet_input("drop", *rules)
+
+
+def answer_for(doc, socket):
+    return Evaluator(parse_ruleset(doc.json()), HOST).exposure(socket)
+
+
+UNKNOWN = [
+    pytest.param(
+        base_drop([match(meta("skuid"), 0), dport(22), ACCEPT]),
+        V4_22,
+        "unknown",
+        ["meta skuid"],
+        id="unmodelled-accept-decides",
+    ),
+    pytest.param(
+        base_drop([match(meta("skuid"), 0), dport(22), DROP], SSH),
+        V4_22,
+        "unknown",
+        ["meta skuid"],
+        id="unmodelled-drop-decides",
+    ),
+    pytest.param(
+        base_drop([match(meta("skuid"), 0), dport(22), DROP]),
+        V4_22,
+        "nobody",
+        [],
+        id="unmodelled-drop-before-policy-drop-does-not-decide",
+    ),
+    pytest.param(
+        base_drop([match(meta("skuid"), 0), dport(22), ACCEPT], SSH),
+        V4_22,
+        "everyone",
+        [],
+        id="unmodelled-accept-before-accept-does-not-decide",
+    ),
+    pytest.param(
+        base_drop([{"xt": {"type": "match", "name": "recent"}}, DROP], SSH),
+        V4_22,
+        "unknown",
+        ["xt match recent"],
+        id="xt-match",
+    ),
+    pytest.param(
+        base_drop([dport(22), {"queue": {"num": 1}}]),
+        V4_22,
+        "unknown",
+        ["queue"],
+        id="queue-verdict",
+    ),
+    pytest.param(
+        base_drop([match(payload("tcp", "flags"), "syn"), dport(22), ACCEPT]),
+        V4_22,
+        "unknown",
+        ["tcp flags"],
+        id="tcp-flags",
+    ),
+    pytest.param(
+        Doc()
+        .table("netdev", "edge")
+        .chain(
+            "netdev", "edge", "in", hook="ingress", prio=-500, policy="accept", dev=["eth0", "eth1"]
+        )
+        .rule("netdev", "edge", "in", saddr("198.51.100.1"), DROP),
+        V4_22,
+        "unknown",
+        ["netdev ingress chain in may drop"],
+        id="netdev-ingress-drop",
+    ),
+    pytest.param(
+        Doc()
+        .table("netdev", "edge")
+        .chain("netdev", "edge", "in", hook="ingress", prio=-500, policy="drop", dev="eth0"),
+        V4_22,
+        "everyone",
+        [],
+        id="netdev-ingress-drop-on-one-device-eth1-open",
+    ),
+    pytest.param(
+        Doc()
+        .table("netdev", "edge")
+        .chain("netdev", "edge", "in", hook="ingress", prio=-500, policy="drop", dev="eth0"),
+        sock(22, "10.1.0.10"),
+        "everyone",
+        [],
+        id="netdev-ingress-weak-host-eth1-reaches-any-address",
+    ),
+    pytest.param(
+        Doc()
+        .table("netdev", "edge")
+        .chain("netdev", "edge", "in", hook="ingress", prio=-500, policy="accept", dev="eth0")
+        .rule("netdev", "edge", "in", COUNTER),
+        V4_22,
+        "everyone",
+        [],
+        id="netdev-ingress-counting-only",
+    ),
+]
+
+
+@pytest.mark.parametrize("doc,socket,exposure,names", UNKNOWN)
+def test_unmodelled_expressions_are_named_when_they_decide(doc, socket, exposure, names):
+    answer = answer_for(doc, socket)
+    assert (answer["exposure"], answer["unknown"]) == (exposure, names)
+    if exposure == "unknown":
+        assert answer["at_most"] == "everyone"
+        assert answer["reason"] == "not modelled: " + "; ".join(names)
