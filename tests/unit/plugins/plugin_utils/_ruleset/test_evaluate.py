@@ -63,6 +63,8 @@ def base_drop(*rules):
     return inet_input("drop", *rules)
 
 
+FIB_RPF = {"fib": {"flags": ["saddr", "iif"], "result": "oif"}}
+FIB_TYPE = {"fib": {"flags": ["daddr"], "result": "type"}}
 EST = [ct_state(["established", "related"]), ACCEPT]
 LO = [iifname("lo"), ACCEPT]
 SSH = [dport(22), COUNTER, ACCEPT]
@@ -408,6 +410,27 @@ CASES = [
         sock(22, family="ipv6", address="::1", v6only=True),
         ("nobody", [], [], [], []),
         id="ipv6-loopback-bound",
+    ),
+    pytest.param(
+        base_drop([match(FIB_RPF, False), DROP], SSH),
+        V4_22,
+        ("everyone", [], [], [], [("input", 1, "accept")]),
+        id="rpfilter-oif-missing-not-from-a-routable-source",
+    ),
+    pytest.param(
+        base_drop(
+            [match(FIB_TYPE, {"set": ["broadcast", "multicast"]}), DROP],
+            [match(FIB_TYPE, "local"), ACCEPT],
+        ),
+        V4_22,
+        ("everyone", [], [], [], [("input", 1, "accept")]),
+        id="fib-daddr-type-local-unicast",
+    ),
+    pytest.param(
+        base_drop([match(meta("pkttype"), "host", op="!="), DROP], SSH),
+        V4_22,
+        ("everyone", [], [], [], [("input", 1, "accept")]),
+        id="pkttype-host",
     ),
     pytest.param(
         Doc(),
