@@ -83,6 +83,9 @@ def _check_socket(sock, where):
         errors.append(f"{where}.protocol: expected tcp or udp, got {show(sock.get('protocol'))}")
     if sock.get("family") not in ("ipv4", "ipv6"):
         errors.append(f"{where}.family: expected ipv4 or ipv6, got {show(sock.get('family'))}")
+    device = sock.get("interface")
+    if device is not None and (not isinstance(device, str) or not device):
+        errors.append(f"{where}.interface: expected an interface name, got {show(device)}")
     port = sock.get("port")
     if not is_int(port) or not 0 <= port <= 65535:
         errors.append(f"{where}.port: expected a port number, got {show(port)}")
@@ -211,14 +214,15 @@ class Evaluator:
         self.runs[key] = results
         return results
 
-    def family_answer(self, family, protocol, port, daddrs):
-        """The answer for one client family, given the destination addresses it can use."""
+    def family_answer(self, family, protocol, port, daddrs, interfaces=None):
+        """The answer for one client family, given the destination addresses it can use and
+        the interfaces it can come in by (all but lo unless given)."""
         if not daddrs:
             why = f"no {family} address on an interface other than lo"
             return _answer("nobody", family, iv.EMPTY, [], [], why)
         kind = self._kind(family, protocol)
         pclass = kind.port_class(port)
-        iifs = self._classes(kind, "iif", self.outside_ifaces)
+        iifs = self._classes(kind, "iif", interfaces or self.outside_ifaces)
         dests = self._classes(kind, "daddr", daddrs)
         key = (family, protocol, pclass, tuple(iifs), tuple(dests))
         answer = self.answers.get(key)
@@ -273,15 +277,19 @@ class Evaluator:
     def exposure(self, sock, where="socket"):
         """The answer for one socket (the shape listening_facts reports)."""
         address = _check_socket(sock, where)
+        device = sock.get("interface")  # SO_BINDTODEVICE: only packets that came in by it
         answers = {}
         for family in client_families(sock):
-            if address.is_loopback or _mapped_loopback(address):
+            if address.is_loopback or _mapped_loopback(address) or device == "lo":
+                why = "bound to the loopback interface" if device == "lo" else None
                 answers[family] = _answer(
-                    "nobody", family, iv.EMPTY, [], [], "bound to a loopback address"
+                    "nobody", family, iv.EMPTY, [], [], why or "bound to a loopback address"
                 )
                 continue
             daddrs = self._destinations(family, address)
-            answers[family] = self.family_answer(family, sock["protocol"], sock["port"], daddrs)
+            answers[family] = self.family_answer(
+                family, sock["protocol"], sock["port"], daddrs, (device,) if device else None
+            )
         return _combine(answers)
 
     def _destinations(self, family, address):

@@ -489,6 +489,20 @@ def test_dual_stack_answer_keeps_each_family():
     }  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    "device,exposure",
+    [
+        pytest.param("eth1", "everyone", id="bound-to-the-accepted-interface"),
+        pytest.param("eth0", "nobody", id="bound-to-another-interface"),
+        pytest.param("lo", "nobody", id="bound-to-lo"),
+        pytest.param(None, "everyone", id="not-bound-any-interface"),
+    ],
+)
+def test_socket_bound_to_a_device(device, exposure):
+    doc = base_drop([iifname("eth1"), dport(22), ACCEPT])
+    assert answer_for(doc, dict(V4_22, interface=device))["exposure"] == exposure
+
+
 def test_wildcard_without_an_address_of_the_family():
     host = {"lo": ["127.0.0.1/8", "::1/128"], "eth0": ["192.0.2.10/24"]}
     answer = answer_for(inet_input("accept"), V6_22, host)
