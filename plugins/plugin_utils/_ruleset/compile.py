@@ -15,14 +15,14 @@ on ctx, the names of expressions it cannot model, and its verdict.  Counters, lo
 comments do not decide anything; a limit or connection count ``over`` a rate is taken as not
 reached by one new connection.
 
+Rule expressions are JSON objects: dict (or a subclass), never another kind of mapping.
+
 Public: compile_rule, iif_matches, Compiled, Unknown, IIF, DADDR, SPORT, DPORT.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
-
-from collections.abc import Mapping
 
 from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset import intervals as iv
 
@@ -91,16 +91,16 @@ class _Env:
 # Fields: ("const", domain, value) known now; ("absent",) a header the packet has not;
 # ("saddr",), ("daddr",), ("dport",), ("sport",), ("iif",) known per run.
 def _field(left, env):
-    if not isinstance(left, Mapping) or len(left) != 1:
+    if not isinstance(left, dict) or len(left) != 1:
         raise Unknown(f"expression {_name(left)}")
     ((kind, body),) = left.items()
     if kind == "payload":
         return _payload_field(body, env)
     if kind == "meta":
-        return _meta_field(body.get("key") if isinstance(body, Mapping) else None, env)
+        return _meta_field(body.get("key") if isinstance(body, dict) else None, env)
     if kind == "ct":
-        key = body.get("key") if isinstance(body, Mapping) else None
-        if key == "state" and not (isinstance(body, Mapping) and body.get("dir")):
+        key = body.get("key") if isinstance(body, dict) else None
+        if key == "state" and not (isinstance(body, dict) and body.get("dir")):
             return ("const", "word", "new")
         if key == "direction":
             return ("const", "word", "original")
@@ -115,7 +115,7 @@ def _field(left, env):
 
 
 def _payload_field(body, env):
-    if not isinstance(body, Mapping) or "protocol" not in body:
+    if not isinstance(body, dict) or "protocol" not in body:
         raise Unknown("raw payload")
     proto, name = body.get("protocol"), body.get("field")
     if proto in ("ip", "ip6"):
@@ -154,9 +154,9 @@ def _meta_field(key, env):
 
 
 def _fib_field(body):
-    flags = body.get("flags") if isinstance(body, Mapping) else None
+    flags = body.get("flags") if isinstance(body, dict) else None
     flags = [flags] if isinstance(flags, str) else flags
-    result = body.get("result") if isinstance(body, Mapping) else None
+    result = body.get("result") if isinstance(body, dict) else None
     if result == "type" and flags and "daddr" in flags and "saddr" not in flags:
         return ("const", "word", "local")
     if result == "oif" and flags and "saddr" in flags and "daddr" not in flags:
@@ -166,7 +166,7 @@ def _fib_field(body):
 
 
 def _name(value):
-    if isinstance(value, Mapping) and value:
+    if isinstance(value, dict) and value:
         return repr(next(iter(value)))
     return repr(type(value).__name__)
 
@@ -178,7 +178,7 @@ def _raw_elements(right, env):
         if named is None:
             raise Unknown(f"set {right} (not in the ruleset)")
         return named.elements
-    if isinstance(right, Mapping) and "set" in right:
+    if isinstance(right, dict) and "set" in right:
         body = right["set"]
         return body if isinstance(body, list) else [body]
     if isinstance(right, list):
@@ -187,7 +187,7 @@ def _raw_elements(right, env):
 
 
 def _unwrap(elem):
-    if isinstance(elem, Mapping) and "elem" in elem and isinstance(elem["elem"], Mapping):
+    if isinstance(elem, dict) and "elem" in elem and isinstance(elem["elem"], dict):
         return elem["elem"].get("val")
     return elem
 
@@ -207,14 +207,14 @@ def _number(value, domain):
 
 def _ranges(domain, elem, env):
     """Ranges of one element of a numeric or address domain."""
-    if isinstance(elem, Mapping) and "range" in elem:
+    if isinstance(elem, dict) and "range" in elem:
         low, high = elem["range"]
         if domain == "addr":
             return ((iv.address_value(low, env.family), iv.address_value(high, env.family)),)
         return ((_number(low, domain), _number(high, domain)),)
     if domain == "addr":
         try:
-            if isinstance(elem, Mapping) and "prefix" in elem:
+            if isinstance(elem, dict) and "prefix" in elem:
                 prefix = elem["prefix"]
                 return iv.network_range(f"{prefix['addr']}/{prefix['len']}", env.family)
             return iv.network_range(elem, env.family)
@@ -255,10 +255,10 @@ class _Value:
             domain = {"saddr": "addr", "daddr": "addr", "dport": "port", "sport": "port"}.get(
                 field[0], field[1] if field[0] == "const" else "port"
             )
-            out = ()
+            out = []
             for elem in elements:
-                out = iv.union(out, _ranges(domain, _unwrap(elem), env))
-            self.data = out
+                out.extend(_ranges(domain, _unwrap(elem), env))
+            self.data = iv.normalize(out)
         elif kind == "names":
             names = [_unwrap(e) for e in elements]
             if not all(isinstance(n, str) for n in names):
@@ -402,7 +402,7 @@ def _key_entry(fields, key, env):
     key = _unwrap(key)
     if len(fields) == 1:
         parts = [key]
-    elif isinstance(key, Mapping) and isinstance(key.get("concat"), list):
+    elif isinstance(key, dict) and isinstance(key.get("concat"), list):
         parts = key["concat"]
     else:
         raise Unknown("concatenated element")
@@ -438,7 +438,7 @@ def _concat_test(fields, right, negate, env):
 
 def verdict_of(stmt, env):
     """A verdict tuple for a verdict statement, or None for a statement that does not decide."""
-    if not isinstance(stmt, Mapping) or len(stmt) != 1:
+    if not isinstance(stmt, dict) or len(stmt) != 1:
         raise Unknown(f"statement {_name(stmt)}")
     ((kind, body),) = stmt.items()
     if kind in ("accept", "drop", "return", "continue"):
@@ -446,7 +446,7 @@ def verdict_of(stmt, env):
     if kind == "reject":
         return ("reject",)
     if kind in ("jump", "goto"):
-        target = body.get("target") if isinstance(body, Mapping) else None
+        target = body.get("target") if isinstance(body, dict) else None
         return (kind, (env.rule.family, env.rule.table, target))
     return ("unknown", kind)
 
@@ -484,7 +484,7 @@ def _vmap(body, compiled, env):
 
 def _xt(body, last):
     """An iptables extension that nft shows by name only: a verdict, None, or Unknown."""
-    if not isinstance(body, Mapping):
+    if not isinstance(body, dict):
         if last:  # in the place of a verdict: it may be one
             return ("unknown", "xt (an iptables extension nft cannot show)")
         raise Unknown("xt (an iptables extension nft cannot show)")
@@ -502,12 +502,12 @@ def _xt(body, last):
 
 def _over_limit(body):
     """True when a meter or set update only matches past a rate (``limit rate over``)."""
-    inner = body.get("stmt") if isinstance(body, Mapping) else None
-    inner = [inner] if isinstance(inner, Mapping) else inner or []
+    inner = body.get("stmt") if isinstance(body, dict) else None
+    inner = [inner] if isinstance(inner, dict) else inner or []
     for stmt in inner:
         for kind in ("limit", "ct count"):
-            inner_stmt = stmt.get(kind) if isinstance(stmt, Mapping) else None
-            if isinstance(inner_stmt, Mapping) and inner_stmt.get("inv"):
+            inner_stmt = stmt.get(kind) if isinstance(stmt, dict) else None
+            if isinstance(inner_stmt, dict) and inner_stmt.get("inv"):
                 return True
     return False
 
@@ -516,7 +516,7 @@ def _statement(stmt, compiled, env, last):
     """Add one expression of a rule; False when the rule can never match this packet."""
     ((kind, body),) = stmt.items()
     if kind == "match":
-        return _match(body if isinstance(body, Mapping) else {}, compiled, env)
+        return _match(body if isinstance(body, dict) else {}, compiled, env)
     if kind in ("meter", "set", "map"):
         return not _over_limit(body)
     if kind in _PASSIVE:
@@ -525,7 +525,7 @@ def _statement(stmt, compiled, env, last):
         raise Unknown("quota")
     if kind in ("limit", "ct count"):
         # Rate and connection limits: one new connection is under them.
-        return not (isinstance(body, Mapping) and body.get("inv"))
+        return not (isinstance(body, dict) and body.get("inv"))
     if kind == "vmap":
         return _vmap(body, compiled, env)
     if kind == "xt":
@@ -561,7 +561,7 @@ def compile_rule(rule, ruleset, family, protocol):
     compiled = Compiled(rule)
     last = len(rule.expr) - 1
     for position, stmt in enumerate(rule.expr):
-        kind = next(iter(stmt)) if isinstance(stmt, Mapping) and len(stmt) == 1 else None
+        kind = next(iter(stmt)) if isinstance(stmt, dict) and len(stmt) == 1 else None
         try:
             if kind is None:
                 raise Unknown(f"statement {_name(stmt)}")

@@ -58,13 +58,15 @@ def _check_interfaces(interfaces):
             errors.append(f"interfaces: {show(name)} is not an interface name")
             continue
         if not isinstance(addrs, (list, tuple)):
-            errors.append(f"interfaces.{name}: expected a list of addresses, got {show(addrs)}")
+            errors.append(
+                f"interfaces[{show(name)}]: expected a list of addresses, got {show(addrs)}"
+            )
             continue
         for addr in addrs:
             try:
                 value = ipaddress.ip_interface(addr).ip
             except (TypeError, ValueError):
-                errors.append(f"interfaces.{name}: {show(addr)} is not an address")
+                errors.append(f"interfaces[{show(name)}]: {show(addr)} is not an address")
                 continue
             if name != "lo" and not value.is_loopback:
                 addresses[f"ipv{value.version}"].append(int(value))

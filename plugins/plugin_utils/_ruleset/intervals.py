@@ -44,6 +44,8 @@ def union(a, b):
 
 
 def _union(a, b):
+    if a == b:
+        return a
     return normalize(a + b)
 
 

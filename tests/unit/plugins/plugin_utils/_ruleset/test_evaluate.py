@@ -529,12 +529,12 @@ def test_reason_names_table_chain_rule_and_text():
         ),
         pytest.param(
             {"eth0": "10.0.0.1"},
-            "interfaces.eth0: expected a list of addresses, got '10.0.0.1'",
+            "interfaces['eth0']: expected a list of addresses, got '10.0.0.1'",
             id="addresses-not-a-list",
         ),
         pytest.param(
             {"eth0": ["10.0.0.300"]},
-            "interfaces.eth0: '10.0.0.300' is not an address",
+            "interfaces['eth0']: '10.0.0.300' is not an address",
             id="bad-address",
         ),
     ],
