@@ -13,7 +13,7 @@ export ANSIBLE_CONFIG := $(ROOT)/lab/ansible.cfg
 # Scenarios run by `make molecule`, in order; override with SCENARIOS="smoke ...".
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: setup packages images demo lab-down test lint unit render sanity build matrix molecule bench bench-baseline clean
+.PHONY: setup packages images demo lab-down test lint unit render sanity build matrix molecule bench bench-baseline bench-ruleset clean
 
 # The virtualenv only: enough for lint, unit, sanity and build, without root.
 setup:
@@ -64,6 +64,10 @@ bench: packages
 # Baseline benchmark (bench/baseline.py): validating, loading and matching 8,000 x 8,000.
 bench-baseline: setup
 	@python bench/baseline.py $(BENCH_ARGS)
+
+# Ruleset benchmark (bench/ruleset.py): a 2,000-rule ruleset judged for 4,000 sockets.
+bench-ruleset: setup
+	@python bench/ruleset.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .cache tests/output portguard-hardening-*.tar.gz
