@@ -337,7 +337,9 @@ def _combine(answers):
     items = list(answers.items())
     combined = {
         "exposure": worst["exposure"],
-        "sources": [s for _f, a in items if a["exposure"] != "everyone" for s in a["sources"]],
+        "sources": []
+        if worst["exposure"] == "everyone"
+        else [s for _f, a in items for s in a["sources"]],
         "excluded": [s for _f, a in items if a["exposure"] == "everyone" for s in a["excluded"]],
         "unknown": [n for _f, a in items for n in a["unknown"]],
         "rules": _unique(r for _f, a in items for r in a["rules"]),

@@ -127,3 +127,26 @@ def test_unmodelled_expressions_are_named_when_they_decide(doc, socket, exposure
     if exposure == "unknown":
         assert answer["at_most"] == "everyone"
         assert answer["reason"] == "not modelled: " + "; ".join(names)
+
+
+DUAL_22 = {"protocol": "tcp", "family": "ipv6", "address": "::", "port": 22, "v6only": False}
+HOST6 = dict(HOST, eth0=["192.0.2.10/24", "2001:db8::10/64"])
+SKUID_V6 = [match(meta("skuid"), 0), match(payload("ip6", "saddr"), "2001:db8::9"), ACCEPT]
+
+
+@pytest.mark.parametrize(
+    "v4_rule,exposure,at_most,sources",
+    [
+        pytest.param(SSH, "everyone", None, [], id="ipv4-everyone-outweighs-ipv6-unknown"),
+        pytest.param([saddr("198.51.100.7"), dport(22), ACCEPT], "unknown", "some",
+                     ["198.51.100.7/32", "2001:db8::9/128"], id="ipv4-some-ipv6-unknown"),
+        pytest.param([DROP], "unknown", "some", ["2001:db8::9/128"], id="ipv4-nobody-ipv6-unknown"),
+    ],
+)  # fmt: skip
+def test_dual_stack_with_one_family_unknown(v4_rule, exposure, at_most, sources):
+    doc = base_drop(SKUID_V6, [match(meta("nfproto"), "ipv4")] + v4_rule)
+    answer = Evaluator(parse_ruleset(doc.json()), HOST6).exposure(DUAL_22)
+    assert (answer["exposure"], answer.get("at_most"), answer["sources"]) == (
+        exposure, at_most, sources,
+    )  # fmt: skip
+    assert answer["families"]["ipv6"]["exposure"] == "unknown"
