@@ -5,8 +5,8 @@ iptables-nft loads them, for IPv4 and IPv6, with ~1,800 per-port rules: single p
 sets, ranges, source-restricted rules) plus an inet table with a 1,000-address ban set and a
 port verdict map; and 4,000 listening sockets (TCP and UDP, IPv4, IPv6-only and dual-stack,
 wildcard and bound), half on ports that have a rule. Times, from the JSON text to the last
-answer: parsing, then evaluating every socket with a fresh evaluator (no cache kept between
-repeats). Prints the median and fastest of the repeats and the answers' tally.
+answer: parsing, then evaluate_sockets() over every socket (nothing cached between repeats).
+Prints the median and fastest of the repeats, in wall and CPU time, and the answers' tally.
 
     python bench/ruleset.py [--rules 2000] [--sockets 4000] [--repeat 7]
 """
@@ -24,7 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 import conftest  # noqa: E402,F401  (makes the checkout importable as the collection)
 from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.evaluate import (  # noqa: E402
-    Evaluator,
+    evaluate_sockets,
 )
 from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.model import (  # noqa: E402
     parse_ruleset,
@@ -193,8 +193,7 @@ def main():
         start = time.perf_counter()
         ruleset = parse_ruleset(text)
         parsed = time.perf_counter()
-        evaluator = Evaluator(ruleset, HOST)
-        answers = [evaluator.exposure(s) for s in socks]
+        answers = evaluate_sockets(ruleset, socks, HOST)
         done = time.perf_counter()
         cpu_times.append(time.process_time() - cpu)
         parse_times.append(parsed - start)

@@ -39,6 +39,7 @@ from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.compi
 )
 from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.model import (
     RulesetError,
+    paused_gc,
 )
 from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.text import rule_text
 from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.walk import Kind, Walk
@@ -278,6 +279,10 @@ class Evaluator:
 
     def exposure(self, sock, where="socket"):
         """The answer for one socket (the shape listening_facts reports)."""
+        with paused_gc():
+            return self._exposure(sock, where)
+
+    def _exposure(self, sock, where):
         address = _check_socket(sock, where)
         device = sock.get("interface")  # SO_BINDTODEVICE: only packets that came in by it
         answers = {}
@@ -392,11 +397,12 @@ def evaluate_sockets(ruleset, sockets, interfaces):
     """The answer for each socket, in order; RulesetError names every malformed one."""
     evaluator = Evaluator(ruleset, interfaces)
     errors, answers = [], []
-    for index, sock in enumerate(sockets):
-        try:
-            answers.append(evaluator.exposure(sock, f"sockets[{index}]"))
-        except RulesetError as exc:
-            errors.extend(exc.errors)
+    with paused_gc():
+        for index, sock in enumerate(sockets):
+            try:
+                answers.append(evaluator._exposure(sock, f"sockets[{index}]"))
+            except RulesetError as exc:
+                errors.extend(exc.errors)
     if errors:
         raise RulesetError(errors)
     return answers
