@@ -203,7 +203,9 @@ class Evaluator:
         results = {}
         sports = kind.sport_values()
         for sport in sports:
-            classes = every if sport == sports[0] else (kind.sensitive or every)
+            # Other source ports matter only where a rule tests them.
+            everywhere = sport == sports[0] or kind.sensitive is None
+            classes = every if everywhere else kind.sensitive
             if not classes:
                 continue
             ctx = (iif, daddr, sport, None)

@@ -107,7 +107,3 @@ def rule_text(rule):
         _TEXTS.clear()
     _TEXTS[id(rule)] = (rule, text)
     return text
-
-
-def chain_label(family, table, chain):
-    return f"{family} {table} {chain}"

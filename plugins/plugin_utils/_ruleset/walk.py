@@ -28,7 +28,6 @@ from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.compi
     IIF,
     compile_rule,
 )
-from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.text import chain_label
 
 CHAIN_FAMILIES = {"ipv4": ("ip", "inet"), "ipv6": ("ip6", "inet")}
 MAX_DEPTH = 16  # the kernel's jump stack
@@ -37,11 +36,10 @@ MAX_DEPTH = 16  # the kernel's jump stack
 class Chain:
     """One chain compiled for a family and protocol."""
 
-    __slots__ = ("chain", "label", "rules")
+    __slots__ = ("chain", "rules")
 
     def __init__(self, chain, rules):
         self.chain = chain
-        self.label = chain_label(chain.family, chain.table, chain.name)
         self.rules = rules
 
 
@@ -56,8 +54,7 @@ class Kind:
         self.iif_patterns = set()
         self.daddr_ranges = []
         self.sport_uses = []
-        points = {0}
-        self._points = points
+        self._points = points = {0}  # port range bounds, filled as chains compile
         families = CHAIN_FAMILIES[family]
         self.bases = [
             self.chain(c.key) for c in ruleset.base_chains("input", families) if c.type == "filter"
