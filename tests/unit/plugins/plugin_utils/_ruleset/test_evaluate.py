@@ -373,6 +373,18 @@ CASES = [
         id="source-port-chosen-by-sender",
     ),
     pytest.param(
+        base_drop([match(payload("udp", "sport"), 53), ACCEPT]),
+        sock(5000, "udp"),
+        ("everyone", [], [], [], [("input", 0, "accept")]),
+        id="stateless-dns-reply-rule-opens-every-udp-port",
+    ),
+    pytest.param(
+        base_drop([dport(68, "udp"), match(payload("udp", "sport"), 67), ACCEPT]),
+        sock(69, "udp"),
+        ("nobody", [], [], [], POLICY_DROP),
+        id="source-port-rule-only-for-its-port",
+    ),
+    pytest.param(
         base_drop(
             [{"limit": {"rate": 3, "per": "minute", "inv": True}}, DROP],
             [{"limit": {"rate": 3, "per": "minute"}}, dport(22), ACCEPT],
