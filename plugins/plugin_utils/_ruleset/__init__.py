@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the kernel's netfilter ruleset admits to a listening socket, evaluated on the controller.
 
-model.py reads ``nft -j list ruleset`` into tables, chains, rules and sets; legacy.py reads
-``iptables-legacy-save`` into the same shape; compile.py turns rule expressions into predicates;
-evaluate.py answers, per socket, who can open a new connection to it from outside.
+model.py reads ``nft -j list ruleset`` into tables, chains, rules and sets; iptables.py reads
+``iptables-legacy-save`` into the same shape and explains iptables-nft's extensions from
+``iptables-nft-save``; compile.py turns rule expressions into tests on a packet; walk.py walks
+the input hook; evaluate.py answers, per socket, who can open a new connection from outside.
 """

@@ -109,6 +109,11 @@ def _field(left, env):
         raise Unknown(f"ct {key}")
     if kind == "fib":
         return _fib_field(body)
+    if kind == "exthdr" and isinstance(body, dict):
+        # The first packet of a connection need carry no IPv6 extension header.
+        if env.family != "ipv6" or "field" in body:
+            return ("absent",)
+        return ("const", "bool", False)
     if kind == "concat" and isinstance(body, list):
         return ("concat", [_field(part, env) for part in body])
     raise Unknown(kind)

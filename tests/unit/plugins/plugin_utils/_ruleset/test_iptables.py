@@ -1,18 +1,20 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""iptables-legacy-save text read into the ruleset and judged by the same evaluator."""
+"""iptables-save text read into the ruleset and judged by the same evaluator: legacy tables
+added, iptables-nft extensions explained."""
 
 import pytest
 from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.evaluate import (
     Evaluator,
 )
-from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.legacy import (
+from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.iptables import (
     add_legacy,
+    explain_xt,
 )
 from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.model import (
     RulesetError,
     parse_ruleset,
 )
-from nftjson import Doc
+from nftjson import ACCEPT, DROP, Doc, dport
 
 HOST = {"lo": ["127.0.0.1/8", "::1/128"], "eth0": ["192.0.2.10/24", "2001:db8::10/64"]}
 
@@ -139,3 +141,66 @@ def test_unreadable_lines_are_refused_by_number(text, errors):
     with pytest.raises(RulesetError) as err:
         legacy(text)
     assert err.value.errors == errors
+
+
+XT_CONNTRACK = {"xt": {"type": "match", "name": "conntrack"}}
+XT_RT = {"xt": {"type": "match", "name": "rt"}}
+NFT_SAVE = """*filter
+:INPUT DROP [0:0]
+:ufw-user-input - [0:0]
+-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A INPUT -j ufw-user-input
+-A ufw-user-input -p tcp -m tcp --dport 22 -j ACCEPT
+COMMIT
+"""
+
+
+def iptables_nft_doc(family="ip"):
+    """ufw's shape as nft shows it: conntrack as an extension, by name only."""
+    return (
+        Doc()
+        .table(family, "filter")
+        .chain(family, "filter", "INPUT", hook="input", policy="drop")
+        .chain(family, "filter", "ufw-user-input")
+        .rule(family, "filter", "INPUT", XT_CONNTRACK, ACCEPT)
+        .rule(family, "filter", "INPUT", {"jump": {"target": "ufw-user-input"}})
+        .rule(family, "filter", "ufw-user-input", dport(22), ACCEPT)
+    )
+
+
+def test_extensions_explained_from_the_save_text_keep_nft_handles():
+    ruleset = explain_xt(parse_ruleset(iptables_nft_doc().json()), NFT_SAVE, "ipv4")
+    first = ruleset.chains[("ip", "filter", "INPUT")].rules[0]
+    assert (first.handle, first.expr) == (4, [
+        {"match": {"op": "in", "left": {"ct": {"key": "state"}},
+                   "right": ["related", "established"]}}, {"accept": None}])  # fmt: skip
+    answers = [Evaluator(ruleset, HOST).exposure(sock(p))["exposure"] for p in (22, 80)]
+    assert answers == ["everyone", "nobody"]
+
+
+def test_without_the_save_text_extensions_stay_unknown():
+    answer = Evaluator(parse_ruleset(iptables_nft_doc().json()), HOST).exposure(sock(80))
+    assert (answer["exposure"], answer["unknown"]) == ("unknown", ["xt match conntrack"])
+
+
+def test_rules_that_do_not_pair_up_are_left_unknown_with_a_note():
+    text = NFT_SAVE.replace("-A INPUT -j ufw-user-input\n", "")
+    ruleset = explain_xt(parse_ruleset(iptables_nft_doc().json()), text, "ipv4")
+    assert ruleset.notes == [
+        "iptables-nft-save: ip filter INPUT has 1 rules where nft shows 2; its iptables "
+        "extensions stay unknown"
+    ]
+    assert Evaluator(ruleset, HOST).exposure(sock(80))["exposure"] == "unknown"
+
+
+def test_ipv6_routing_header_rule_needs_no_header_to_pass():
+    doc = (
+        Doc()
+        .table("ip6", "filter")
+        .chain("ip6", "filter", "INPUT", hook="input", policy="accept")
+        .rule("ip6", "filter", "INPUT", XT_RT, DROP)
+    )
+    text = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m rt --rt-type 0 -j DROP\nCOMMIT\n"
+    ruleset = explain_xt(parse_ruleset(doc.json()), text, "ipv6")
+    v6 = dict(sock(22), family="ipv6", address="::", v6only=True)
+    assert Evaluator(ruleset, HOST).exposure(v6)["exposure"] == "everyone"

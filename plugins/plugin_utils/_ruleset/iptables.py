@@ -1,18 +1,24 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the portguard.hardening collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""iptables-legacy tables, which ``nft list ruleset`` does not show, from ``iptables-legacy-save``.
+"""iptables rules as ``iptables-save`` prints them, read into the ruleset.
 
-add_legacy() reads the text of ``iptables-legacy-save`` (or ``ip6tables-legacy-save``) into a
-Ruleset, beside the nftables tables: each table becomes one named "<table> (iptables-legacy)",
-its INPUT chain a base chain at the priority the kernel gives it (mangle -150, filter 0,
-security 50).  Rules are written as the expressions nft itself prints, so that one evaluator
-judges both: interfaces, addresses, protocol, ports (tcp, udp, multiport), conntrack and
-state, addrtype, comment and limit.  Any other match or target becomes an ``xt`` expression,
-which the evaluator names as not modelled.  A line it cannot read raises RulesetError with
-its number, and nothing is added.
+Two uses, one reader.  add_legacy() adds the tables of ``iptables-legacy-save`` (or
+``ip6tables-legacy-save``), which ``nft list ruleset`` does not show, beside the nftables
+tables: each becomes one named "<table> (iptables-legacy)", its INPUT chain a base chain at
+the priority the kernel gives it (mangle -150, filter 0, security 50).  explain_xt() reads
+``iptables-nft-save``: iptables-nft loads some matches (conntrack, addrtype, multiport in
+older releases) as iptables extensions, which nft prints by name only (``xt``); the save text
+of the same tables holds their options, rule for rule in the same order, so those rules take
+their meaning from it and keep nft's handles.
 
-Public: add_legacy.
+Rules are written as the expressions nft itself prints, so that one evaluator judges all:
+interfaces, addresses, protocol, ports (tcp, udp, multiport), conntrack and state, addrtype,
+the IPv6 routing header, comment and limit.  Any other match or target becomes an ``xt``
+expression, which the evaluator names as not modelled.  A line it cannot read raises
+RulesetError with its number, and nothing is added.
+
+Public: add_legacy, explain_xt.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -33,6 +39,7 @@ from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.model
 INPUT_PRIORITY = {"mangle": -150, "filter": 0, "security": 50}
 _TARGETS = {"ACCEPT": "accept", "DROP": "drop", "RETURN": "return"}
 _PASSIVE_MATCHES = ("comment", "limit", "tcp", "udp", "icmp", "icmp6", "icmpv6")
+_KNOWN_MATCHES = ("conntrack", "state", "multiport", "addrtype", "rt")
 
 
 def _match(left, right, negate=False, op="=="):
@@ -121,6 +128,9 @@ class _Line:
         elif word in ("--ctstate", "--state"):
             states = [s.lower() for s in value.split(",")]
             self.expr.append(_match({"ct": {"key": "state"}}, states, negate, "in"))
+        elif word == "--rt-type" and self.module == "rt":
+            left = {"exthdr": {"name": "rt", "field": "type"}}
+            self.expr.append(_match(left, int(value), negate))
         elif word == "--dst-type":
             left = {"fib": {"flags": ["daddr"], "result": "type"}}
             self.expr.append(_match(left, value.lower(), negate))
@@ -142,7 +152,7 @@ class _Line:
 
     def _module(self, name):
         self.module = name
-        self.named = name not in ("conntrack", "state", "multiport", "addrtype") + _PASSIVE_MATCHES
+        self.named = name not in _KNOWN_MATCHES + _PASSIVE_MATCHES
         if self.named:
             self.expr.append({"xt": {"type": "match", "name": name}})
         return 2
@@ -238,3 +248,39 @@ def add_legacy(ruleset, text, family="ipv4"):
                 Rule(nft_family, name, chain_name, len(chain.rules), f"line {number}", expr)
             )
     return ruleset
+
+
+def explain_xt(ruleset, text, family="ipv4"):
+    """Give the rules of iptables-nft tables that nft shows as ``xt`` their meaning from the
+    ``iptables-nft-save`` (ipv4) or ``ip6tables-nft-save`` (ipv6) text of the same tables;
+    returns the ruleset.  A chain whose rules do not pair up one for one is left as it was,
+    with a note."""
+    if not isinstance(text, str):
+        raise RulesetError([f"iptables-nft ({family}): expected text, got {type(text).__name__}"])
+    nft_family = "ip" if family == "ipv4" else "ip6"
+    where = "iptables-nft-save" if family == "ipv4" else "ip6tables-nft-save"
+    tables, errors = _parse(text, family, where)
+    if errors:
+        raise RulesetError(errors)
+    for table in tables:
+        by_chain = {}
+        for chain_name, _number, expr in table["rules"]:
+            by_chain.setdefault(chain_name, []).append(expr)
+        for chain_name, saved in by_chain.items():
+            chain = ruleset.chains.get(chain_key(nft_family, table["name"], chain_name))
+            if chain is None or not any(_has_xt(r.expr) for r in chain.rules):
+                continue
+            if len(chain.rules) != len(saved):
+                ruleset.notes.append(
+                    f"{where}: {nft_family} {table['name']} {chain_name} has {len(saved)} rules "
+                    f"where nft shows {len(chain.rules)}; its iptables extensions stay unknown"
+                )
+                continue
+            for rule, expr in zip(chain.rules, saved):
+                if _has_xt(rule.expr):
+                    rule.expr = expr
+    return ruleset
+
+
+def _has_xt(expr):
+    return any(isinstance(stmt, dict) and "xt" in stmt for stmt in expr)
