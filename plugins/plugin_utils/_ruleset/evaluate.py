@@ -152,7 +152,8 @@ def _reason_text(entry):
     place = f"{entry['table']} {entry['chain']}"
     if entry["index"] is None:
         return f"{entry['verdict']} of {place}"
-    at = f"rule {entry['index']} (handle {entry['handle']})"
+    handle = entry["handle"]  # iptables-legacy rules have a line of the save text instead
+    at = f"rule {entry['index']} ({handle if isinstance(handle, str) else f'handle {handle}'})"
     return f"{entry['verdict']} by {place} {at}: {entry['text']}"
 
 

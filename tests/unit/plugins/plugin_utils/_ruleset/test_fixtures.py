@@ -51,3 +51,86 @@ def test_answers_agree_with_the_outside_probe(scenario, probe):
     source = probe["source"] or probe["gateway"]
     admitted = [admits(ev.exposure(s), source) for s in _receivers(sockets(host), probe)]
     assert any(admitted) == (probe["result"] == "open"), (probe, admitted)
+
+
+V4 = ("ipv4", "0.0.0.0")
+V6 = ("ipv6", "::")
+
+# (scenario, protocol, (family, address), port): exposure, sources, reason
+EXPECTED = [
+    pytest.param(
+        "ufw", "tcp", V4, 22, "everyone", [],
+        "accept by ip filter ufw-user-input rule 0 (handle 102): tcp dport 22 accept",
+        id="ufw-allowed-port",
+    ),
+    pytest.param(
+        "ufw", "tcp", V6, 80, "everyone", [],
+        "accept by ip6 filter ufw6-user-input rule 1 (handle 142): tcp dport 80 accept",
+        id="ufw-ipv6-rules-of-their-own",
+    ),
+    pytest.param(
+        "ufw", "tcp", V4, 11211, "some", ["198.51.100.0/24"],
+        "accept by ip filter ufw-user-input rule 3 (handle 105): "
+        "ip saddr 198.51.100.0/24 tcp dport 11211 accept",
+        id="ufw-allow-from",
+    ),
+    pytest.param(
+        "ufw", "udp", V4, 111, "nobody", [], "policy drop of ip filter INPUT",
+        id="ufw-default-deny",
+    ),
+    pytest.param(
+        "nftables", "tcp", V4, 8080, "some", ["10.97.14.0/24", "198.51.100.0/24"],
+        "accept by inet filter input rule 5 (handle 15): ip saddr @admins tcp dport 8080 accept",
+        id="nftables-named-set",
+    ),
+    pytest.param(
+        "nftables", "udp", V6, 111, "some", ["fd97:14::/64"],
+        "accept by inet filter rpc rule 1 (handle 6): ip6 saddr fd97:14::/64 accept",
+        id="nftables-jump-chain-ipv6",
+    ),
+    pytest.param(
+        "nftables", "tcp", V4, 11211, "nobody", [], "policy drop of inet filter input",
+        id="nftables-policy-drop",
+    ),
+    pytest.param(
+        "iptables", "tcp", V4, 80, "everyone", [],
+        "accept by ip filter INPUT rule 3 (handle 5): "
+        "meta l4proto tcp tcp dport { 80, 443 } accept",
+        id="iptables-multiport-explained",
+    ),
+    pytest.param(
+        "iptables", "tcp", V4, 8080, "nobody", [],
+        "reject by ip filter INPUT rule 5 (handle 7): meta l4proto tcp tcp dport 8080 reject",
+        id="iptables-reject",
+    ),
+    pytest.param(
+        "iptables", "tcp", V6, 80, "nobody", [], "policy drop of ip6 filter INPUT",
+        id="iptables-ip6tables-rules-apart",
+    ),
+    pytest.param(
+        "legacy", "tcp", V4, 8080, "some", ["10.97.14.0/24"],
+        "accept by ip filter (iptables-legacy) INPUT rule 3 (line 9): ip saddr 10.97.14.0/24 "
+        "meta l4proto tcp tcp dport { 80, 8080 } accept",
+        id="legacy-table-nft-cannot-see",
+    ),
+    pytest.param(
+        "legacy", "tcp", V4, 11211, "nobody", [],
+        "policy drop of ip filter (iptables-legacy) INPUT",
+        id="legacy-policy-drop",
+    ),
+    pytest.param(
+        "legacy", "tcp", V6, 22, "everyone", [], "no ipv6 filter chain on the input hook",
+        id="legacy-ipv4-only-ipv6-open",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("scenario,protocol,where,port,exposure,sources,reason", EXPECTED)
+def test_expected_answers_and_reasons(scenario, protocol, where, port, exposure, sources, reason):
+    host, ev = evaluator(scenario)
+    sock = next(
+        s for s in sockets(host)
+        if (s["protocol"], s["family"], s["address"], s["port"]) == (protocol, *where, port)
+    )  # fmt: skip
+    answer = ev.exposure(sock)
+    assert (answer["exposure"], answer["sources"], answer["reason"]) == (exposure, sources, reason)
