@@ -122,6 +122,24 @@ EXPECTED = [
         "legacy", "tcp", V6, 22, "everyone", [], "no ipv6 filter chain on the input hook",
         id="legacy-ipv4-only-ipv6-open",
     ),
+    pytest.param(
+        "firewalld", "tcp", V4, 3306, "some", ["10.97.14.0/24"],
+        "accept by inet firewalld filter_IN_internal_allow rule 7 (handle 81): "
+        "tcp dport 3306 accept",
+        id="firewalld-source-bound-zone",
+    ),
+    pytest.param(
+        "firewalld", "tcp", V4, 22, "everyone", [],
+        "accept by inet firewalld filter_IN_internal_allow rule 0 (handle 73): tcp dport 22 "
+        "accept; accept by inet firewalld filter_IN_public_allow rule 0 (handle 157): "
+        "tcp dport 22 accept",
+        id="firewalld-both-zones",
+    ),
+    pytest.param(
+        "firewalld", "tcp", V6, 80, "nobody", [],
+        "reject by inet firewalld filter_IN_public rule 8 (handle 156): reject",
+        id="firewalld-zone-reject",
+    ),
 ]  # fmt: skip
 
 
