@@ -61,9 +61,9 @@ def intersect(a, b):
 
 def _memo(op, a, b):
     """op(a, b) for large sets, remembered: runs meet the same big sets (a ban list) again."""
-    key = (op, id(a), id(b))
+    key = (op, id(a), b if isinstance(b, str) else id(b))
     found = _MEMO.get(key)
-    if found is not None and found[0] is a and found[1] is b:
+    if found is not None and found[0] is a:
         return found[2]
     result = op(a, b)
     if len(_MEMO) > 4096:
@@ -172,25 +172,22 @@ def address_value(text, family=None):
 
 def networks(ranges, family):
     """The ranges as CIDR strings, smallest cover, in address order."""
-    key = (family, ranges)
-    found = _NETWORKS.get(key)
-    if found is None:
-        cls = ipaddress.IPv4Address if family == "ipv4" else ipaddress.IPv6Address
-        host = "/32" if family == "ipv4" else "/128"
-        found = []
-        for low, high in ranges:
-            if low == high:
-                found.append(str(cls(low)) + host)
-                continue
-            found.extend(str(n) for n in ipaddress.summarize_address_range(cls(low), cls(high)))
-        if len(_NETWORKS) > 4096:
-            _NETWORKS.clear()
-        _NETWORKS[key] = found
-    return list(found)
+    return list(_memo(_networks, ranges, family))
+
+
+def _networks(ranges, family):
+    cls = ipaddress.IPv4Address if family == "ipv4" else ipaddress.IPv6Address
+    host = "/32" if family == "ipv4" else "/128"
+    found = []
+    for low, high in ranges:
+        if low == high:
+            found.append(str(cls(low)) + host)
+            continue
+        found.extend(str(n) for n in ipaddress.summarize_address_range(cls(low), cls(high)))
+    return found
 
 
 _AF = {"ipv4": socket.AF_INET, "ipv6": socket.AF_INET6}
-_NETWORKS = {}
 _MEMO = {}
 _MEMO_SIZE = 32
 _OUTSIDE = {f: subtract(universe(f), network_range(_LOOPBACK[f])) for f in ADDRESS_BITS}

@@ -140,6 +140,14 @@ EXPECTED = [
         "reject by inet firewalld filter_IN_public rule 8 (handle 156): reject",
         id="firewalld-zone-reject",
     ),
+    pytest.param(
+        "docker", "tcp", V4, 9090, "everyone", [], "no ipv4 filter chain on the input hook",
+        id="docker-adds-no-input-chain",
+    ),
+    pytest.param(
+        "docker", "tcp", ("ipv4", "127.0.0.1"), 35721, "nobody", [], "bound to a loopback address",
+        id="docker-containerd-on-loopback",
+    ),
 ]  # fmt: skip
 
 
