@@ -19,7 +19,7 @@ Answers: ``everyone`` (more than half of all addresses, ``excluded`` lists those
 ``some`` (``sources`` lists the networks), ``nobody`` or ``unknown``; ``rules`` and ``reason``
 say which rules or policies decided.
 
-Public: Evaluator, evaluate_sockets, EXPOSURES.
+Public: Evaluator, evaluate_sockets, EXPOSURES, GUEST_BRIDGES.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -46,9 +46,12 @@ from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.walk 
 
 EXPOSURES = ("nobody", "some", "unknown", "everyone")  # in rising order of exposure
 MAX_REASONS = 6
+# Bridges that Docker, podman, libvirt and LXC make for the host's own guests: what comes in on
+# them comes from a guest of this host, not from another host. nft-style "*" wildcards.
+GUEST_BRIDGES = ("docker0", "br-*", "cni-podman*", "podman*", "virbr*", "veth*", "lxcbr*", "lxdbr*")
 
 
-def _check_interfaces(interfaces):
+def _check_interfaces(interfaces, inside):
     if not isinstance(interfaces, Mapping):
         raise RulesetError(
             [f"interfaces: expected a mapping of names to addresses, got {show(interfaces)}"]
@@ -73,8 +76,10 @@ def _check_interfaces(interfaces):
                 addresses[f"ipv{value.version}"].append(int(value))
     if errors:
         raise RulesetError(errors)
-    # No interface but lo: "" stands for one that matches no name a rule gives.
-    outside = tuple(sorted(n for n in interfaces if n != "lo")) or ("",)
+    # No interface facing outside: "" stands for one that matches no name a rule gives.
+    outside = tuple(
+        sorted(n for n in interfaces if n != "lo" and not any(iif_matches(p, n) for p in inside))
+    ) or ("",)
     return outside, {f: tuple(sorted(set(a))) for f, a in addresses.items()}
 
 
@@ -160,13 +165,16 @@ def _reason_text(entry):
 class Evaluator:
     """Answers for sockets against one parsed ruleset and the host's interfaces.
 
-    ``interfaces`` maps each interface name to its addresses ("10.0.0.5/24", "fe80::1");
-    ``lo`` is never a way in from outside.  Results are cached: ask for many sockets at once.
+    ``interfaces`` maps each interface name to its addresses ("10.0.0.5/24", "fe80::1").
+    Packets from another host come in by any of them but ``lo`` and those ``inside`` names
+    (by default the bridges of the host's own containers and virtual machines); the
+    addresses of all of them can be a packet's destination.  Results are cached: ask for
+    many sockets at once.
     """
 
-    def __init__(self, ruleset, interfaces):
+    def __init__(self, ruleset, interfaces, inside=GUEST_BRIDGES):
         self.ruleset = ruleset
-        self.outside_ifaces, self.addresses = _check_interfaces(interfaces)
+        self.outside_ifaces, self.addresses = _check_interfaces(interfaces, inside)
         self.kinds = {}
         self.runs = {}
         self.answers = {}
@@ -396,9 +404,9 @@ def _unique(entries):
     return out
 
 
-def evaluate_sockets(ruleset, sockets, interfaces):
+def evaluate_sockets(ruleset, sockets, interfaces, inside=GUEST_BRIDGES):
     """The answer for each socket, in order; RulesetError names every malformed one."""
-    evaluator = Evaluator(ruleset, interfaces)
+    evaluator = Evaluator(ruleset, interfaces, inside)
     errors, answers = [], []
     with paused_gc():
         for index, sock in enumerate(sockets):

@@ -515,6 +515,25 @@ def test_socket_bound_to_a_device(device, exposure):
     assert answer_for(doc, dict(V4_22, interface=device))["exposure"] == exposure
 
 
+GUEST_HOST = dict(HOST, docker0=["172.17.0.1/16"], br0=["10.2.0.1/24"])
+
+
+@pytest.mark.parametrize(
+    "bridge,inside,exposure",
+    [
+        pytest.param("docker0", None, "nobody", id="docker-bridge-is-not-outside"),
+        pytest.param("docker0", (), "everyone", id="docker-bridge-outside-when-asked"),
+        pytest.param("br0", None, "everyone", id="a-plain-bridge-faces-outside"),
+    ],
+)
+def test_guest_bridges_are_not_a_way_in_from_outside(bridge, inside, exposure):
+    """firewalld's docker zone accepts all that comes in by docker0: the host's containers."""
+    doc = base_drop([iifname(bridge), ACCEPT])
+    args = () if inside is None else (inside,)
+    evaluator = Evaluator(parse_ruleset(doc.json()), GUEST_HOST, *args)
+    assert evaluator.exposure(sock(8080))["exposure"] == exposure
+
+
 def test_wildcard_without_an_address_of_the_family():
     host = {"lo": ["127.0.0.1/8", "::1/128"], "eth0": ["192.0.2.10/24"]}
     answer = answer_for(inet_input("accept"), V6_22, host)
