@@ -173,6 +173,7 @@ class Evaluator:
     """
 
     def __init__(self, ruleset, interfaces, inside=GUEST_BRIDGES):
+        iv.forget()
         self.ruleset = ruleset
         self.outside_ifaces, self.addresses = _check_interfaces(interfaces, inside)
         self.kinds = {}

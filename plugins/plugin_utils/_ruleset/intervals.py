@@ -59,6 +59,12 @@ def intersect(a, b):
     return _intersect(a, b)
 
 
+def forget():
+    """Drop what the memos hold: each evaluation starts with none of another's sets."""
+    _MEMO.clear()
+    _SMALL_NETWORKS.clear()
+
+
 def _memo(op, a, b):
     """op(a, b) for large sets, remembered: runs meet the same big sets (a ban list) again."""
     key = (op, id(a), b if isinstance(b, str) else id(b))
@@ -172,7 +178,15 @@ def address_value(text, family=None):
 
 def networks(ranges, family):
     """The ranges as CIDR strings, smallest cover, in address order."""
-    return list(_memo(_networks, ranges, family))
+    if len(ranges) > _MEMO_SIZE:
+        return list(_memo(_networks, ranges, family))
+    key = (family, ranges)  # small: cheap to hash, and made anew by each subtraction
+    found = _SMALL_NETWORKS.get(key)
+    if found is None:
+        if len(_SMALL_NETWORKS) > 4096:
+            _SMALL_NETWORKS.clear()
+        found = _SMALL_NETWORKS[key] = _networks(ranges, family)
+    return list(found)
 
 
 def _networks(ranges, family):
@@ -189,5 +203,6 @@ def _networks(ranges, family):
 
 _AF = {"ipv4": socket.AF_INET, "ipv6": socket.AF_INET6}
 _MEMO = {}
+_SMALL_NETWORKS = {}
 _MEMO_SIZE = 32
 _OUTSIDE = {f: subtract(universe(f), network_range(_LOOPBACK[f])) for f in ADDRESS_BITS}
