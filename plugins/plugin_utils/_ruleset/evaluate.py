@@ -181,6 +181,7 @@ class Evaluator:
         self.answers = {}
         self.signatures = {}
         self.decisions = {}
+        self.judged = {}
 
     def _kind(self, family, protocol):
         kind = self.kinds.get((family, protocol))
@@ -270,6 +271,15 @@ class Evaluator:
             where = _unique(where)[:MAX_REASONS]
             text = "not modelled: " + "; ".join(names)
             return _answer("unknown", family, reach, where, names, text)
+        # Port classes that met the same rules with the same sources share one answer.
+        key = (family, reach, tuple((v, id(c), id(r), id(src)) for v, c, r, src in events))
+        found = self.judged.get(key)
+        if found is None:
+            # Holding the events keeps the objects whose ids make the key alive and unique.
+            found = self.judged[key] = (self._decide(family, reach, events), events)
+        return found[0]
+
+    def _decide(self, family, reach, events):
         decided = []
         seen = set()
         for verdict, chain, rule, sources in events:
