@@ -13,6 +13,7 @@ Prints the median and fastest of the repeats, in wall and CPU time, and the answ
 
 import argparse
 import collections
+import functools
 import json
 import os
 import random
@@ -22,7 +23,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-import conftest  # noqa: E402,F401  (makes the checkout importable as the collection)
+# conftest makes the checkout importable as the collection.
+import conftest  # noqa: E402,F401  # pylint: disable=unused-import
 from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.evaluate import (  # noqa: E402
     evaluate_sockets,
 )
@@ -76,7 +78,7 @@ def ufw_tables(b, family, user_rules, rng, ports, used):
         b.add("chain", family=family, table=t, name=name)
     for name in subs[:6]:
         b.rule(family, t, "INPUT", COUNTER, {"jump": {"target": name}})
-    r = lambda *e: b.rule(family, t, "ufw-before-input", *e)  # noqa: E731
+    r = functools.partial(b.rule, family, t, "ufw-before-input")
     r(m({"meta": {"key": "iifname"}}, "lo"), COUNTER, ACCEPT)
     r(m({"ct": {"key": "state"}}, ["related", "established"], "in"), COUNTER, ACCEPT)
     r(m({"ct": {"key": "state"}}, "invalid", "in"), COUNTER, DROP)
@@ -89,12 +91,12 @@ def ufw_tables(b, family, user_rules, rng, ports, used):
     r(m(pl(ip, "daddr"), "224.0.0.251" if family == "ip" else "ff02::fb"),
       m(pl("udp", "dport"), 5353), COUNTER, ACCEPT)  # fmt: skip
     r(COUNTER, {"jump": {"target": "ufw-user-input"}})
-    n = lambda *e: b.rule(family, t, "ufw-not-local", *e)  # noqa: E731
+    n = functools.partial(b.rule, family, t, "ufw-not-local")
     for kind in ("local", "multicast", "broadcast"):
         n(m({"fib": {"flags": ["daddr"], "result": "type"}}, kind), COUNTER, RETURN)
     n(COUNTER, {"limit": {"rate": 3, "per": "minute", "burst": 10}}, {"log": {"prefix": "[UFW]"}})
     n(COUNTER, DROP)
-    a = lambda *e: b.rule(family, t, "ufw-after-input", *e)  # noqa: E731
+    a = functools.partial(b.rule, family, t, "ufw-after-input")
     for port in (137, 138):
         a(m(pl("udp", "dport"), port), COUNTER, {"jump": {"target": "ufw-skip-to-policy-input"}})
     b.add("chain", family=family, table=t, name="ufw-skip-to-policy-input")
@@ -188,7 +190,7 @@ def main():
     text = json.dumps({"nftables": builder.items})
     socks = sockets(args.sockets, with_rule, without, rng)
     times, parse_times, cpu_times = [], [], []
-    for _ in range(args.repeat):
+    for _round in range(args.repeat):
         cpu = time.process_time()
         start = time.perf_counter()
         ruleset = parse_ruleset(text)

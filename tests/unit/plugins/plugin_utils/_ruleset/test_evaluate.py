@@ -55,8 +55,8 @@ def summary(answer):
     return answer["exposure"], answer["sources"], answer["excluded"], answer["unknown"], rules
 
 
-def answer_for(doc, socket, host=HOST):
-    return Evaluator(parse_ruleset(doc.json()), host).exposure(socket)
+def answer_for(doc, socket, host=None):
+    return Evaluator(parse_ruleset(doc.json()), HOST if host is None else host).exposure(socket)
 
 
 def base_drop(*rules):
