@@ -109,7 +109,7 @@ def _version_of(python):
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
-    return tuple(int(p) for p in out.split("."))
+    return version_tuple(out)
 
 
 def interpreters():
@@ -131,9 +131,19 @@ def interpreters():
     return found
 
 
+def version_tuple(text):
+    """(3, 12) for '3.12'."""
+    return tuple(int(p) for p in text.split("."))
+
+
+def pick_exact(found, version):
+    """The interpreter of exactly this minor ('3.8'), or None."""
+    return found.get(version_tuple(version))
+
+
 def pick(found, at_least):
     """The oldest interpreter at or above at_least ('3.12'), or None."""
-    want = tuple(int(p) for p in at_least.split("."))
+    want = version_tuple(at_least)
     usable = sorted(v for v in found if v >= want)
     return (found[usable[0]], usable[0]) if usable else (None, None)
 
@@ -321,8 +331,8 @@ def check_row(row, found, work, molecule):
 
     targets = [("facts", os.path.join(path, "bin", "python"))]
     for name, host_version in (("facts oldest", row["host"]), ("facts newest", HOST_PYTHONS[-1])):
-        host_python, got = pick(found, host_version)
-        if host_python and got == tuple(map(int, host_version.split("."))):
+        host_python = pick_exact(found, host_version)
+        if host_python:
             targets.append((name, host_python))
             cells[name] = host_version
         else:
@@ -352,8 +362,8 @@ def host_side(found, log_path):
     """The host-side unit tests on the oldest and newest managed-host Python."""
     cells = {}
     for version in HOST_PYTHONS:
-        python, got = pick(found, version)
-        if python is None or got != tuple(map(int, version.split("."))):
+        python = pick_exact(found, version)
+        if python is None:
             cells[version] = "skipped: no Python %s here" % version
             continue
         path, _built = venv("host-py" + version, python, HOST_PINS, log_path)
