@@ -60,6 +60,8 @@ MATCH_KEYS = ("ports", "processes", "protocols", "units")
 SELECTORS = ("ports", "units", "processes")
 CONTEXT_KEYS = (
     "firewall",
+    "firewall_name",
+    "reach",
     "management_ports",
     "management_units",
     "nfs_in_use",
@@ -648,6 +650,8 @@ def _read_context(context):
         "nfs_reason": nfs_reason or None,
         "socket_units": _socket_units(context.get("socket_units"), errors),
         "firewall": None,
+        "firewall_name": context.get("firewall_name") or "firewalld",
+        "reach": _reach_map(context.get("reach"), errors),
     }
     try:
         result["firewall"] = parse_firewall(context.get("firewall"), "context.firewall")
@@ -656,6 +660,33 @@ def _read_context(context):
     if errors:
         raise PolicyError(errors)
     return result
+
+
+def reach_key(sock):
+    """What tells one listening socket from another when its reach is given."""
+    return (sock["protocol"], sock["family"], sock["address"], sock["port"], sock.get("interface"))
+
+
+def _reach_map(value, errors):
+    """The reach of each socket judged elsewhere (the kernel's ruleset), keyed by reach_key()."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        errors.append(f"context.reach must be a mapping, got {show(value)}")
+        return {}
+    for key, reach in value.items():
+        if not isinstance(reach, Mapping) or reach.get("exposure") not in _REACH_EXPOSURES:
+            errors.append(f"context.reach[{show(key)}]: expected a reach, got {show(reach)}")
+    return value
+
+
+_REACH_EXPOSURES = ("everyone", "restricted", "closed")
+
+
+def _reach(sock, ctx):
+    """Who can reach the socket: the kernel's answer when given, else firewalld's configuration."""
+    found = ctx["reach"].get(reach_key(sock)) if ctx["reach"] else None
+    return found if found is not None else exposure(sock, ctx["firewall"])
 
 
 # ---------------------------------------------------------------------------
@@ -744,18 +775,18 @@ def _fallback_note(sock, ctx):
     if protected:
         return (
             f"{protected[0]} also serves the connection Ansible is using, so it is not "
-            f"disabled; port {label} blocked in firewalld instead"
+            f"disabled; port {label} blocked in {ctx['firewall_name']} instead"
         )
     if ctx["nfs_in_use"] and _is_rpcbind(sock):
         in_use = "NFS is in use"
         if ctx["nfs_reason"]:
             in_use += " ({})".format(ctx["nfs_reason"])
-        return "rpcbind kept running: {}; port {} blocked in firewalld instead".format(
-            in_use, sock["port"]
+        return "rpcbind kept running: {}; port {} blocked in {} instead".format(
+            in_use, sock["port"], ctx["firewall_name"]
         )
     why = _why_not_disableable(sock)
     if why:
-        return f"{why}, so it cannot be disabled; port {label} blocked in firewalld instead"
+        return f"{why}, so it cannot be disabled; port {label} blocked in {ctx['firewall_name']} instead"
     return None
 
 
@@ -858,16 +889,25 @@ def _judge(sock, rules, default, ctx):
     """("compliant"|"allowed"|"finding", entry) for one socket."""
     if _is_loopback(sock):
         return "compliant", _compliant(sock, "loopback")
-    reach = exposure(sock, ctx["firewall"])
-    if reach["exposure"] == "closed":
-        return "compliant", _compliant(sock, "firewalled")
+    reach = _reach(sock, ctx)
     rule = _baseline_rule(sock, _first_match(rules, sock, default), ctx["baseline"])
     decision = _decide(sock, rule, ctx)
+    if reach["exposure"] == "closed":
+        return "compliant", _compliant_as(sock, "firewalled", rule, decision, ())
     if decision["action"] == "allow":
         return "allowed", _allowed(sock, rule, decision, reach)
     if decision["status"] == "open" and _satisfied(decision["action"], rule, reach):
-        return "compliant", _compliant(sock, "restricted", rule["id"], reach["sources"])
+        return "compliant", _compliant_as(sock, "restricted", rule, decision, reach["sources"])
     return "finding", _finding(sock, rule, decision, reach)
+
+
+def _compliant_as(sock, why, rule, decision, sources):
+    """A compliant entry that also says what its rule wants (so a closure is kept in place)."""
+    entry = _compliant(sock, why, rule["id"] if why == "restricted" else None, sources)
+    entry["policy_action"] = decision["action"]
+    entry["policy_rule"] = rule["id"]
+    entry["policy_sources"] = list(rule["sources"]) if decision["action"] == "restrict" else []
+    return entry
 
 
 def evaluate(
@@ -1241,9 +1281,9 @@ def _check_disable(finding, sock, socket_units):
     return "remediated", None
 
 
-def _check_firewall(finding, sock, model):
+def _check_firewall(finding, sock, ctx):
     label = _port_label(finding["port"], finding["protocol"])
-    reach = exposure(sock, model)
+    reach = _reach(sock, ctx)
     if reach["exposure"] == "everyone":
         return "failed", "{} is still admitted from everyone: {}".format(
             label, "; ".join(reach["via"])
@@ -1260,18 +1300,18 @@ def _check_firewall(finding, sock, model):
     return "remediated", None
 
 
-def _reconcile_one(finding, after, model, socket_units):
+def _reconcile_one(finding, after, ctx):
     result = dict(finding)
     if finding.get("status") != "open" or finding.get("action") not in _CHANGING:
         return result
     key = (finding["protocol"], finding["family"], finding["address"], finding["port"])
     sock = after.get(key)
     if finding["action"] == "disable":
-        status, note = _check_disable(finding, sock, socket_units)
+        status, note = _check_disable(finding, sock, ctx["socket_units"])
     elif sock is None:
         status, note = "remediated", None
     else:
-        status, note = _check_firewall(finding, sock, model)
+        status, note = _check_firewall(finding, sock, ctx)
     result["status"] = status
     result["note"] = _join_notes(finding.get("note"), note)
     return result
@@ -1307,5 +1347,6 @@ def reconcile(findings, sockets_after, firewall_after, context=None):
     _check_sockets(sockets_after, "sockets_after")
     model = parse_firewall(firewall_after, "firewall_after")
     ctx = _read_context(context)
+    ctx["firewall"] = model
     after = dict(((s["protocol"], s["family"], s["address"], s["port"]), s) for s in sockets_after)
-    return [_reconcile_one(f, after, model, ctx["socket_units"]) for f in findings]
+    return [_reconcile_one(f, after, ctx) for f in findings]

@@ -108,7 +108,7 @@ def _exposure_now(finding):
     return "reachable from everyone"
 
 
-def _rule_key(text):
+def rule_key(text):
     # firewalld prints a rule's attributes in its own order (priority before family).
     try:
         return tuple(sorted(shlex.split(text)))
@@ -141,13 +141,13 @@ def firewall_outlook(firewall, rich_rules, zone="", install=False, enable=True):
     held = set()
     for entry in firewall.get("zones") or []:
         if entry.get("name") == name:
-            held.update(_rule_key(text) for text in entry.get("rich_rules") or [])
+            held.update(rule_key(text) for text in entry.get("rich_rules") or [])
     missing = {}
     for text in rich_rules:
         parsed = parse_rich_rule(text)
         for protocol, low, _high in parsed["ports"] if parsed else ():
             key = (protocol, low)
-            missing[key] = missing.get(key, False) or _rule_key(text) not in held
+            missing[key] = missing.get(key, False) or rule_key(text) not in held
     reason = "its rules are already in firewalld zone %s" % name
     return {"reason": None, "in_place": dict((key, reason) for key, m in missing.items() if not m)}
 
@@ -170,7 +170,7 @@ def _exposure_after(finding, unchanged):
         units = [finding.get("unit")] + list(finding.get("activated_by") or [])
         return "closed: %s stopped, disabled and masked" % ", ".join(u for u in units if u)
     if finding["action"] == "block":
-        return "closed to every outside source by firewalld"
+        return "closed to every outside source by %s" % (finding.get("backend") or "firewalld")
     return "reachable only from %s" % ", ".join(finding.get("sources") or [])
 
 

@@ -1513,8 +1513,8 @@ def test_default_block_and_allow():
                 }
             },
             [
-                "context: unknown key 'managment_ports' (known: firewall, management_ports, "
-                "management_units, nfs_in_use, nfs_reason, socket_units)",
+                "context: unknown key 'managment_ports' (known: firewall, firewall_name, reach, "
+                "management_ports, management_units, nfs_in_use, nfs_reason, socket_units)",
                 "context.nfs_in_use must be true or false, got 'yes'",
                 "context.nfs_reason must be a string, got a list",
                 "context.management_ports[0]: 'ssh' is not a port (1-65535)",

@@ -1,0 +1,110 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the portguard.hardening collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller-side action: one host's plan from one host read (see the module's documentation)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+from ansible_collections.portguard.hardening.plugins.module_utils._baseline import (
+    validate_baseline,
+)
+from ansible_collections.portguard.hardening.plugins.module_utils._values import (
+    PolicyError,
+    count_problems,
+    show,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._baseline_file import (
+    MAX_BYTES,
+    BaselineFileError,
+    read_baseline,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._filenames import (
+    HostFileNameError,
+    host_file_path,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.build import (
+    build,
+    verify,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.model import (
+    RulesetError,
+)
+
+ARGUMENT_SPEC = {
+    "read": {"type": "dict", "required": True},
+    "rules": {"type": "list", "elements": "raw", "default": []},
+    "default_action": {"type": "str", "default": "report"},
+    "builtin_rules_enabled": {"type": "bool", "default": True},
+    "management_ports": {"type": "list", "elements": "raw", "default": []},
+    "management_units": {"type": "list", "elements": "str", "default": []},
+    "firewall_backend": {"type": "str", "default": "auto"},
+    "firewall_zone": {"type": "str", "default": ""},
+    "firewall_install": {"type": "bool", "default": False},
+    "firewall_enable": {"type": "bool", "default": True},
+    "baseline_dir": {"type": "str", "default": ""},
+    "baseline_max_bytes": {"type": "int", "default": MAX_BYTES},
+    "findings": {"type": "list", "elements": "dict"},
+}
+
+
+def _baseline(args, host):
+    """The host's approved listeners, or None without a baseline directory."""
+    if not args["baseline_dir"]:
+        return None
+    try:
+        path = host_file_path(args["baseline_dir"], host, ".yml")
+        doc = read_baseline(path, args["baseline_max_bytes"])
+    except (HostFileNameError, BaselineFileError) as exc:
+        raise AnsibleActionFail(f"exposed_ports_baseline: {exc}") from None
+    problems = validate_baseline(doc)
+    if problems:
+        raise AnsibleActionFail(f"exposed_ports_baseline: {show(path)}: " + count_problems(problems))
+    return doc["listeners"]
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    # Works on what the host read returned: nothing runs on the host.
+    _requires_connection = False
+    _supports_check_mode = True
+    _supports_diff = True
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        task_vars = task_vars or {}
+        _validation, args = self.validate_argument_spec(ARGUMENT_SPEC)
+        host = task_vars.get("inventory_hostname", "?")
+        connection = task_vars.get("ansible_connection")
+        port = task_vars.get("ansible_port")
+        try:
+            if args["findings"] is not None:
+                findings, notes = verify(args["findings"], args["read"], args, connection, port)
+                result.update(changed=False, findings=findings, notes=notes)
+                return result
+            plan = build(
+                args["read"],
+                args,
+                connection,
+                port,
+                _baseline(args, host),
+                diff=bool(self._task.diff),
+            )
+        except (PolicyError, RulesetError) as exc:
+            raise AnsibleActionFail(f"{show(host)}: " + count_problems(exc.errors)) from None
+        plan["check_mode"] = bool(self._play_context.check_mode)
+        shown = plan.pop("diff", None)
+        if shown is not None:
+            result["diff"] = {
+                "before_header": "exposure now",
+                "after_header": "exposure after remediation",
+                "before": shown["before"],
+                "after": shown["after"],
+            }
+        result.update(changed=plan["changes"], plan=plan)
+        return result

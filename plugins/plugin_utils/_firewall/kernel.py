@@ -1,0 +1,151 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the portguard.hardening collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Who reaches each listening socket, from the ruleset the kernel holds (host.ruleset of
+portguard.hardening.exposed_ports_read), in the shape the policy judges."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from collections.abc import Mapping
+
+from ansible_collections.portguard.hardening.plugins.module_utils._values import show
+from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.evaluate import (
+    evaluate_sockets,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.iptables import (
+    add_legacy,
+    explain_xt,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.model import (
+    Ruleset,
+    RulesetError,
+    parse_ruleset,
+)
+
+FAMILIES = ("ipv4", "ipv6")
+# The policy's words for the evaluator's answers; an expression the evaluator does not model
+# counts as exposed.
+_POLICY_EXPOSURE = {
+    "everyone": "everyone",
+    "unknown": "everyone",
+    "some": "restricted",
+    "nobody": "closed",
+}
+
+
+def _text(value, where, errors):
+    if value is None or isinstance(value, str):
+        return value or None
+    errors.append(f"{where}: expected text, got {show(value)}")
+    return None
+
+
+def _saves(ruleset_read, key, errors):
+    saves = ruleset_read.get(key)
+    if saves is None:
+        return {f: None for f in FAMILIES}
+    if not isinstance(saves, Mapping):
+        errors.append(f"host.ruleset.{key}: expected a mapping of families, got {show(saves)}")
+        return {}
+    return {f: _text(saves.get(f), f"host.ruleset.{key}.{f}", errors) for f in FAMILIES}
+
+
+def read_ruleset(ruleset_read):
+    """(Ruleset or None, notes): the kernel's ruleset from what the host read returned.
+
+    None when nothing could be read (no nft and no iptables save text): then nobody can say
+    what the kernel filters. RulesetError names every malformed part.
+    """
+    if not isinstance(ruleset_read, Mapping):
+        raise RulesetError([f"host.ruleset: expected a mapping, got {show(ruleset_read)}"])
+    errors = []
+    nft = _text(ruleset_read.get("nft"), "host.ruleset.nft", errors)
+    xt = _saves(ruleset_read, "iptables_nft_save", errors)
+    legacy = _saves(ruleset_read, "iptables_legacy_save", errors)
+    if errors:
+        raise RulesetError(errors)
+    notes = []
+    if nft is not None:
+        ruleset = parse_ruleset(nft)
+        for family in FAMILIES:
+            if xt[family]:
+                explain_xt(ruleset, xt[family], family)
+    elif any(xt.values()) or any(legacy.values()):
+        ruleset = Ruleset()
+        for family in FAMILIES:
+            if xt[family]:
+                # Without nft the iptables-nft tables are read from their save text alone.
+                add_legacy(ruleset, xt[family], family)
+                notes.append(f"nft is not installed: the {family} iptables-nft tables were read "
+                             "from iptables-nft-save")  # fmt: skip
+    else:
+        return None, ["the kernel's ruleset could not be read: nft is not installed"]
+    for family in FAMILIES:
+        if legacy[family]:
+            add_legacy(ruleset, legacy[family], family)
+    notes.extend(ruleset.notes)
+    return ruleset, notes
+
+
+def interface_addresses(links):
+    """{name: ["address/prefix", ...]} from ``ip -j addr``; links without a name are skipped."""
+    found = {}
+    for link in links or []:
+        if not isinstance(link, Mapping) or not isinstance(link.get("ifname"), str):
+            continue
+        addrs = found.setdefault(link["ifname"], [])
+        for info in link.get("addr_info") or []:
+            if isinstance(info, Mapping) and isinstance(info.get("local"), str):
+                addrs.append("{}/{}".format(info["local"], info.get("prefixlen", "")).rstrip("/"))
+    return found
+
+
+def policy_reach(answer):
+    """The evaluator's answer as the policy reads a socket's reach."""
+    exposure = _POLICY_EXPOSURE[answer["exposure"]]
+    via = []
+    if exposure == "everyone":
+        reason = answer.get("reason") or "no rule keeps it out"
+        via.append("kernel: " + reason)
+    return {
+        "exposure": exposure,
+        "sources": list(answer.get("sources") or []) if exposure == "restricted" else [],
+        "via": via,
+        "kernel": {
+            "exposure": answer["exposure"],
+            "reason": answer.get("reason"),
+            "unknown": list(answer.get("unknown") or []),
+            "excluded": list(answer.get("excluded") or []),
+        },
+    }
+
+
+def unread_reach(why):
+    """The reach of every socket when the kernel's ruleset could not be read: exposed."""
+    return {
+        "exposure": "everyone",
+        "sources": [],
+        "via": [why],
+        "kernel": {"exposure": "unknown", "reason": why, "unknown": [], "excluded": []},
+    }
+
+
+def kernel_reach(host, sockets):
+    """({socket key: reach}, notes, ruleset or None) for the sockets of one host read.
+
+    The key is socket_key(); a ruleset that cannot be read leaves every socket exposed, with
+    the reason.
+    """
+    ruleset, notes = read_ruleset(host.get("ruleset") or {})
+    if ruleset is None:
+        reach = unread_reach(notes[0])
+        return {socket_key(s): reach for s in sockets}, notes, None
+    answers = evaluate_sockets(ruleset, sockets, interface_addresses(host.get("interfaces")))
+    return {socket_key(s): policy_reach(a) for s, a in zip(sockets, answers)}, notes, ruleset
+
+
+def socket_key(sock):
+    """What tells one listening socket from another in a host read."""
+    return (sock["protocol"], sock["family"], sock["address"], sock["port"], sock.get("interface"))

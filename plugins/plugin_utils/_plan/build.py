@@ -1,0 +1,295 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the portguard.hardening collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One host's plan: findings judged on what the kernel filters, and the operations that carry
+out the policy through the backend detect.choose() picked."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.portguard.hardening.plugins.module_utils._firewall_model import (
+    exposure,
+    parse_firewall,
+)
+from ansible_collections.portguard.hardening.plugins.module_utils._firewalld import rich_rules
+from ansible_collections.portguard.hardening.plugins.module_utils._policy import (
+    evaluate,
+    reach_key,
+    reconcile,
+)
+from ansible_collections.portguard.hardening.plugins.module_utils._report import (
+    exposure_diff,
+    rule_key,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._firewall import detect
+from ansible_collections.portguard.hardening.plugins.plugin_utils._firewall.kernel import (
+    kernel_reach,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._firewall.zones import (
+    zones_for,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.host import (
+    FIREWALLD_STATE,
+    context,
+    split_read,
+)
+
+# How notes and reports name the backend that closes a port.
+LABELS = {"firewalld": "firewalld", "nftables": "table inet portguard", None: "the firewall"}
+MAX_DISAGREEMENTS = 20
+CLOSING = ("block", "restrict")
+
+
+def _judged(read, options, connection, ansible_port):
+    """(sockets, host, context, reach, ruleset, notes) of one host read."""
+    sockets, meta, host = split_read(read)
+    ctx, notes = context(
+        host,
+        meta,
+        connection,
+        ansible_port,
+        options.get("management_ports") or [],
+        options.get("management_units") or [],
+    )
+    reach, kernel_notes, ruleset = kernel_reach(host, sockets)
+    notes.extend(kernel_notes)
+    notes.extend(str(e) for e in host.get("errors") or [])
+    return sockets, host, ctx, reach, ruleset, notes
+
+
+def _disagreements(sockets, reach, firewall):
+    """Where firewalld's configuration and the kernel's ruleset answer differently."""
+    model = parse_firewall(firewall, "firewall")
+    if not model["running"]:
+        return []
+    notes = []
+    for sock in sockets:
+        kernel = reach.get(reach_key(sock))
+        if kernel is None or sock.get("scope") == "loopback":
+            continue
+        config = exposure(sock, model)
+        if config["exposure"] != kernel["exposure"]:
+            notes.append(
+                "{}/{} on {}: firewalld's configuration says {}, the kernel's ruleset says {} "
+                "({})".format(
+                    sock["port"],
+                    sock["protocol"],
+                    sock["address"],
+                    config["exposure"],
+                    kernel["exposure"],
+                    kernel["kernel"]["reason"],
+                )
+            )
+    if len(notes) > MAX_DISAGREEMENTS:
+        notes = notes[:MAX_DISAGREEMENTS] + [
+            f"... and {len(notes) - MAX_DISAGREEMENTS} more where firewalld and the kernel differ"
+        ]
+    return notes
+
+
+def _annotate(findings, reach_of, backend):
+    for finding in findings:
+        finding["exposed_via"] = list(reach_of.get(finding["_key"], {}).get("via") or [])
+        del finding["_key"]
+        closing = finding["action"] in CLOSING
+        finding["backend"] = LABELS[backend["name"]] if closing and backend["name"] else None
+        if closing and finding["status"] == "open" and backend["problem"]:
+            finding["note"] = "; ".join(n for n in (finding.get("note"), backend["problem"]) if n)
+    return findings
+
+
+def _zone_rules(view, zone):
+    return set(rule_key(t) for z in view.get("zones") or [] if z.get("name") == zone
+               for t in z.get("rich_rules") or [])  # fmt: skip
+
+
+def _firewalld_ops(plan, backend, view, zone):
+    """Rich rules per zone (only those not yet in place), and whether to install or start."""
+    entries = [("firewall_block", e) for e in plan["firewall_block"]]
+    entries += [("firewall_restrict", e) for e in plan["firewall_restrict"]]
+    keys = [(e["port"], e["protocol"]) for _k, e in entries]
+    running = not backend["start"]
+    where = zones_for(view, keys, zone) if running else {key: [zone] for key in keys}
+    rules = []
+    for kind, entry in entries:
+        texts = rich_rules({"firewall_block": [], "firewall_restrict": [], kind: [entry]})
+        for name in where[(entry["port"], entry["protocol"])]:
+            held = _zone_rules(view, name) if running else set()
+            label = "{}/{}".format(entry["port"], entry["protocol"])
+            rules.extend(
+                {"zone": name, "rule": text, "port": label}
+                for text in texts
+                if rule_key(text) not in held
+            )
+    return {
+        "install": backend["install"],
+        "start": backend["start"],
+        "open": plan["firewall_open"] if backend["start"] else [],
+        "rules": rules,
+        "changes": bool(rules) or backend["start"] or backend["install"],
+    }
+
+
+def own_table_ports(ruleset):
+    """(port, protocol) of every port a rule of table inet portguard's input chain names."""
+    chain = ruleset.chains.get(("inet", "portguard", "input")) if ruleset is not None else None
+    found = set()
+    for rule in chain.rules if chain else ():
+        protocol, ports = None, []
+        for stmt in rule.expr:
+            match = stmt.get("match") if isinstance(stmt, dict) else None
+            if not isinstance(match, dict) or not isinstance(match.get("left"), dict):
+                continue
+            left, right = match["left"], match.get("right")
+            if "meta" in left and left["meta"].get("key") == "l4proto" and right in ("tcp", "udp"):
+                protocol = right
+            payload = left.get("payload")
+            if isinstance(payload, dict) and payload.get("field") == "dport":
+                if payload.get("protocol") in ("tcp", "udp"):
+                    protocol = payload["protocol"]
+                if isinstance(right, int) and not isinstance(right, bool):
+                    ports.append(right)
+        found.update((port, protocol) for port in ports if protocol)
+    return found
+
+
+def _nftables_ops(result, ctx, ruleset):
+    """The entries of table inet portguard this run ensures and the ports it releases."""
+    plan = result["plan"]
+    wanted = {}
+    for kind, action in (("firewall_block", "block"), ("firewall_restrict", "restrict")):
+        for entry in plan[kind]:
+            wanted[(entry["port"], entry["protocol"])] = {
+                "port": entry["port"],
+                "protocol": entry["protocol"],
+                "action": action,
+                "sources": list(entry.get("sources") or []),
+                "ids": list(entry["rules"]),
+            }
+    new = set(wanted)
+    own = own_table_ports(ruleset)
+    wants_closed, stays_open = set(), set()
+    for entry in result["compliant"]:
+        key = (entry["port"], entry["protocol"])
+        if entry.get("policy_action") in CLOSING:
+            wants_closed.add(key)
+            if key in own and key not in wanted:
+                wanted[key] = {
+                    "port": entry["port"],
+                    "protocol": entry["protocol"],
+                    "action": entry["policy_action"],
+                    "sources": list(entry.get("policy_sources") or []),
+                    "ids": [entry["policy_rule"]],
+                }
+        elif entry.get("policy_action") is not None:
+            stays_open.add(key)
+    for entry in list(result["allowed"]) + [f for f in result["findings"] if f["action"] not in CLOSING]:
+        stays_open.add((entry["port"], entry["protocol"]))
+    release = sorted((own & stays_open) - wants_closed - set(wanted))
+    return {
+        "rules": [wanted[k] for k in sorted(wanted)],
+        "release": [{"port": p, "protocol": proto} for p, proto in release],
+        "keep": [dict(item) for item in ctx["management_ports"]],
+        "changes": bool(new) or bool(release),
+    }
+
+
+def _outlook(backend, ops):
+    """firewall_outlook()'s shape for exposure_diff: what this run's firewall step changes."""
+    if backend["name"] is None:
+        return {"reason": backend["problem"], "in_place": {}}
+    if backend["name"] == "firewalld":
+        pending = set()
+        for item in ops["firewalld"]["rules"]:
+            port, _slash, protocol = item["port"].partition("/")
+            pending.add((protocol, int(port)))
+        return {"reason": None, "in_place": _InPlace(pending)}
+    return {"reason": None, "in_place": {}}
+
+
+class _InPlace(dict):
+    """Every closing port without a pending rule is in place in firewalld's zones."""
+
+    def __init__(self, pending):
+        super().__init__()
+        self.pending = pending
+
+    def get(self, key, default=None):
+        if key in self.pending:
+            return default
+        return "its rules are already in firewalld"
+
+
+def build(read, options, connection=None, ansible_port=None, baseline=None, diff=False):
+    """The plan of one host; PolicyError names every problem of the policy or the read."""
+    sockets, host, ctx, reach, ruleset, notes = _judged(read, options, connection, ansible_port)
+    found = detect.seen(host, ruleset)
+    backend = detect.choose(
+        host,
+        found,
+        options.get("firewall_backend") or "auto",
+        bool(options.get("firewall_install")),
+        options.get("firewall_enable", True) is not False,
+    )
+    ctx["reach"] = reach
+    ctx["firewall_name"] = LABELS[backend["name"]]
+    firewall = ctx["firewall"]
+    result = evaluate(
+        sockets,
+        options.get("rules") or [],
+        options.get("default_action") or "report",
+        options.get("builtin_rules_enabled", True) is not False,
+        ctx,
+        baseline,
+    )
+    notes = list(result["notes"]) + notes + _disagreements(sockets, reach, firewall)
+    reach_of = {}
+    for sock in sockets:
+        reach_of[(sock["protocol"], sock["family"], sock["address"], sock["port"])] = reach.get(
+            reach_key(sock), {}
+        )
+    for finding in result["findings"]:
+        finding["_key"] = (
+            finding["protocol"], finding["family"], finding["address"], finding["port"]
+        )  # fmt: skip
+    findings = _annotate(result["findings"], reach_of, backend)
+    ops = {"units": result["plan"]["disable_units"], "firewalld": None, "nftables": None}
+    if backend["name"] == "firewalld":
+        ops["firewalld"] = _firewalld_ops(
+            result["plan"], backend, firewall, options.get("firewall_zone") or ""
+        )
+    elif backend["name"] == "nftables":
+        ops["nftables"] = _nftables_ops(result, ctx, ruleset)
+    shown = exposure_diff(findings, _outlook(backend, ops))
+    firewall_changes = bool((ops["nftables"] or {}).get("changes"))
+    plan = {
+        "findings": findings,
+        "allowed": result["allowed"],
+        "compliant": result["compliant"],
+        "summary": result["summary"],
+        "notes": notes,
+        "baseline": result["baseline"],
+        "nfs_in_use": ctx["nfs_in_use"],
+        "firewall": {
+            "state": FIREWALLD_STATE[detect.unit_state(host, "firewalld.service")],
+            "seen": found,
+            "backend": backend,
+        },
+        "operations": ops,
+        "changes": shown["changed"] or firewall_changes,
+        # The policy's own plan, as the role's earlier releases exposed it.
+        "plan": result["plan"],
+    }
+    if diff:
+        plan["diff"] = {"before": shown["before"], "after": shown["after"]}
+    return plan
+
+
+def verify(findings, read, options, connection=None, ansible_port=None):
+    """(findings, notes): the findings reconciled with a read taken after the operations."""
+    sockets, _host, ctx, reach, _ruleset, notes = _judged(read, options, connection, ansible_port)
+    checked = reconcile(
+        findings, sockets, ctx["firewall"], {"socket_units": ctx["socket_units"], "reach": reach}
+    )
+    return checked, notes
