@@ -62,7 +62,9 @@ def _baseline(args, host):
         raise AnsibleActionFail(f"exposed_ports_baseline: {exc}") from None
     problems = validate_baseline(doc)
     if problems:
-        raise AnsibleActionFail(f"exposed_ports_baseline: {show(path)}: " + count_problems(problems))
+        raise AnsibleActionFail(
+            f"exposed_ports_baseline: {show(path)}: " + count_problems(problems)
+        )
     return doc["listeners"]
 
 

@@ -786,7 +786,8 @@ def _fallback_note(sock, ctx):
         )
     why = _why_not_disableable(sock)
     if why:
-        return f"{why}, so it cannot be disabled; port {label} blocked in {ctx['firewall_name']} instead"
+        where = ctx["firewall_name"]
+        return f"{why}, so it cannot be disabled; port {label} blocked in {where} instead"
     return None
 
 

@@ -50,9 +50,7 @@ def unit_state(host, name):
 
 def _ufw_active(host, ruleset):
     ufw = host.get("ufw") or {}
-    chains = ruleset is not None and any(
-        key[2] == "ufw-user-input" for key in ruleset.chains
-    )
+    chains = ruleset is not None and any(key[2] == "ufw-user-input" for key in ruleset.chains)
     return bool(ufw.get("enabled")) and (unit_state(host, "ufw.service") == "active" or chains)
 
 

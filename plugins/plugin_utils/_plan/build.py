@@ -184,7 +184,9 @@ def _nftables_ops(result, ctx, ruleset):
                 }
         elif entry.get("policy_action") is not None:
             stays_open.add(key)
-    for entry in list(result["allowed"]) + [f for f in result["findings"] if f["action"] not in CLOSING]:
+    for entry in list(result["allowed"]) + [
+        f for f in result["findings"] if f["action"] not in CLOSING
+    ]:
         stays_open.add((entry["port"], entry["protocol"]))
     release = sorted((own & stays_open) - wants_closed - set(wanted))
     return {

@@ -86,30 +86,62 @@ def _play_tasks(path, *names):
 
 
 def _label_tasks():
-    """A debug task per loop of services.yml and firewall.yml over names, with its loop_control."""
+    """A debug task per loop over host names in services.yml and firewalld.yml, with its
+    loop_control: the unit loops get the hostile names, the rich rules hostile zone names."""
     looped = [
-        task
-        for name in ("services.yml", "firewall.yml")
+        (task, "{{ hostile_units }}" if "{{ item }}" in json.dumps(task) else "{{ hostile_zones }}")
+        for name in ("services.yml", "firewalld.yml")
         for task in _load(os.path.join(ROLE_TASKS, name))
-        # Loops whose items are names, passed whole to the module (not item.port and the like).
-        if "loop" in task and "{{ item }}" in json.dumps(task)
+        # Loops whose items are names, passed whole to the module, or the rules of a zone.
+        if "loop" in task and ("{{ item }}" in json.dumps(task) or "item.zone" in json.dumps(task))
     ]
     assert len(looped) == 4  # the three unit loops and the rich rules
     return [
         {
             "name": "label of: " + task["name"],
             "ansible.builtin.debug": {"msg": "looped"},
-            "loop": "{{ hostile_units }}",
+            "loop": items,
             "loop_control": task.get("loop_control", {}),
         }
-        for task in looped
+        for task, items in looped
     ]
+
+
+def _hostile_read():
+    """An exposed_ports_read result whose listeners are held by units with hostile names."""
+    sockets = [
+        {
+            "protocol": "tcp",
+            "family": "ipv4",
+            "address": "0.0.0.0",
+            "port": 8080 + index,
+            "interface": None,
+            "scope": "global",
+            "v6only": None,
+            "holders": "process",
+            "processes": [{"pid": 100 + index, "name": "py\x1b[31m" + str(index)}],
+            "unit": unit,
+            "unit_verified": False,
+            "activated_by": [],
+        }
+        for index, unit in enumerate(UNITS)
+    ]
+    host = {
+        "version": 1,
+        "units": {},
+        "tools": {"nft": "/usr/sbin/nft"},
+        "ruleset": {"nft": json.dumps({"nftables": []})},
+        "interfaces": [{"ifname": "eth0", "addr_info": [{"local": "10.0.0.5", "prefixlen": 24}]}],
+        "errors": [],
+    }
+    meta = {"systemd": {"socket_units": []}}
+    return {"listening_sockets": sockets, "listening_sockets_meta": meta, "host": host}
 
 
 def _playbook():
     (diff_task,) = _tasks(
         os.path.join(ROLE_TASKS, "evaluate.yml"),
-        "Show what remediation changes (before and after, with --diff)",
+        "Judge every exposed listener and plan what remediation does",
     )
     shown, fail = _tasks(
         os.path.join(ROLE_TASKS, "report.yml"),
@@ -166,7 +198,17 @@ def _playbook():
                 "exposed_ports_firewall_enable": False,
                 "exposed_ports_firewall_install": False,
                 "exposed_ports_firewall_zone": "",
-                "__exposed_ports_context": {"firewall": {"state": "running"}},
+                "exposed_ports_firewall_backend": "auto",
+                # Every hostile listener is closed, so each shows in the --diff's after lines.
+                "exposed_ports_rules": [
+                    {"id": "admin", "match": {"ports": ["8080-8086"]}, "action": "block"}
+                ],
+                "exposed_ports_default_action": "report",
+                "exposed_ports_builtin_rules_enabled": True,
+                "exposed_ports_management_ports": [],
+                "exposed_ports_management_units": [],
+                "exposed_ports_baseline_dir": "",
+                "exposed_ports_baseline_max_bytes": 1048576,
                 "__portguard_report": None,
             },
             "tasks": [control, module_failure]
@@ -195,7 +237,12 @@ def outputs(tmp_path_factory):
         json.dumps(
             {
                 "hostile_units": UNITS,
-                "__exposed_ports_result": {"findings": findings, "plan": {"rich_rules": []}},
+                "hostile_zones": [{"zone": unit, "rule": "rule"} for unit in UNITS],
+                "__exposed_ports_read": _hostile_read(),
+                "__exposed_ports_result": {
+                    "findings": findings,
+                    "firewall": {"backend": {"problem": None}},
+                },
                 "exposed_ports_report": {"findings": findings},
             }
         )
@@ -238,7 +285,7 @@ def test_no_raw_control_character_reaches_the_terminal(outputs, result_format):
     if not FAILURES_AS_TEXT:
         assert len(raw) == 1
         for shown in ("\\x1b]0;title\\x07x.service", "\\x9b2J.service", "\\u202eecivres.x"):
-            assert sum("(item=%s)" % shown in line for line in lines) == 4
+            assert sum("(item=%s" % shown in line for line in lines) == 4
         return
     assert len(raw) == 2
     assert raw[1] == "[ERROR]: Task failed: Action failed: CONTROL no unit \x1b[2J.service"
@@ -251,7 +298,7 @@ def test_no_raw_control_character_reaches_the_terminal(outputs, result_format):
     failures += [line for line in lines if line.startswith(reported + "not remediated: ")]
     assert len(failures) == 2
     for shown in ("\\x1b]0;title\\x07x.service", "\\x9b2J.service", "\\u202eecivres.x"):
-        assert sum("(item=%s)" % shown in line for line in lines) == 4
+        assert sum("(item=%s" % shown in line for line in lines) == 4
         assert sum(line.startswith("+tcp ") and shown in line for line in lines) == 1
         assert all("(still listening: %s)" % shown in line for line in failures)
         # The findings shown are a JSON or YAML result: wrapped, their backslashes maybe doubled.

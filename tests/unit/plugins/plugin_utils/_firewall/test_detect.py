@@ -2,7 +2,6 @@
 """Which firewalls a host runs, and which backend closes its ports."""
 
 import pytest
-
 from ansible_collections.portguard.hardening.plugins.module_utils._values import PolicyError
 from ansible_collections.portguard.hardening.plugins.plugin_utils._firewall import detect
 from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.model import (
@@ -11,7 +10,12 @@ from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.model
 
 
 def unit(active="inactive", load="loaded", file_state="disabled"):
-    return {"load_state": load, "active_state": active, "sub_state": "", "unit_file_state": file_state}
+    return {
+        "load_state": load,
+        "active_state": active,
+        "sub_state": "",
+        "unit_file_state": file_state,
+    }
 
 
 ABSENT = unit(load="not-found", file_state="")
@@ -47,7 +51,8 @@ RUNNING = unit("active", file_state="enabled")
 @pytest.mark.parametrize(
     "case, wanted, install, enable, name, start, install_out, why",
     [
-        ("running firewalld", "auto", False, True, "firewalld", False, False, "firewalld is running"),
+        ("running firewalld", "auto", False, True, "firewalld", False, False,
+         "firewalld is running"),
         ("ufw", "auto", False, True, "nftables", False, False,
          "the host runs ufw: closed beside it in table inet portguard"),
         ("nftables.service", "auto", True, True, "nftables", False, False,

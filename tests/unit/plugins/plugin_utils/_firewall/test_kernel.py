@@ -5,13 +5,14 @@ import os
 import sys
 
 import pytest
-
 from ansible_collections.portguard.hardening.plugins.plugin_utils._firewall import kernel
 from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.model import (
     RulesetError,
 )
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_plan"))
+sys.path.insert(
+    0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_plan")
+)
 from hostreads import host_read  # noqa: E402
 
 

@@ -2,7 +2,6 @@
 """A closing rule goes to every firewalld zone that admits the port from another host."""
 
 import pytest
-
 from ansible_collections.portguard.hardening.plugins.module_utils._firewalld import firewall_view
 from ansible_collections.portguard.hardening.plugins.plugin_utils._firewall.zones import zones_for
 

@@ -66,7 +66,15 @@ def host_read(scenario, firewalld_info=None, **host):
         "errors": [],
     }  # fmt: skip
     read_host.update(host)
-    socks = [dict(s, scope="global" if not s["address"].startswith("127.") and s["address"] != "::1" else "loopback") for s in sockets(captured)]
+    socks = [
+        dict(
+            s,
+            scope="global"
+            if not s["address"].startswith("127.") and s["address"] != "::1"
+            else "loopback",
+        )
+        for s in sockets(captured)
+    ]
     return {
         "listening_sockets": socks,
         "listening_sockets_meta": {"systemd": {"socket_units": []}},

@@ -4,7 +4,6 @@
 import json
 
 import pytest
-
 from ansible_collections.portguard.hardening.plugins.module_utils._values import PolicyError
 from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.build import (
     build,
@@ -14,7 +13,6 @@ from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.build im
 from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.model import (
     parse_ruleset,
 )
-
 from hostreads import host_read
 
 BLOCK_8080 = {"port": 8080, "protocol": "tcp", "action": "block", "sources": [],
@@ -72,8 +70,9 @@ def test_ufw_host_closes_in_the_own_table_beside_ufw():
     }
     assert plan["operations"]["firewalld"] is None
     assert plan["changes"] is True
-    assert "tcp 0.0.0.0:8080 (?) closed to every outside source by table inet portguard\n" in (
-        plan["diff"]["after"]
+    assert (
+        "tcp 0.0.0.0:8080 (?) closed to every outside source by table inet portguard\n"
+        in (plan["diff"]["after"])
     )
 
 
@@ -191,4 +190,6 @@ def test_verify_counts_a_port_the_kernel_now_rejects_as_remediated():
     still, _notes = verify(plan["findings"], host_read("ufw"), {})
     failed = [f for f in still if f["action"] == "block"]
     assert [(f["port"], f["status"]) for f in failed] == [(8080, "failed")]
-    assert "8080/tcp is still admitted from everyone: kernel: accept by ip filter" in failed[0]["note"]
+    assert (
+        "8080/tcp is still admitted from everyone: kernel: accept by ip filter" in failed[0]["note"]
+    )
