@@ -229,6 +229,17 @@ def _host_entry(entry):
         # Recounted rather than copied so that every view counts the same findings.
         "summary": summarize(findings),
         "firewall": report.get("firewall"),
+        # The firewalls the host runs and what closes its ports (reports of 0.2 on).
+        "firewalls": [
+            str(f.get("name"))
+            for f in report.get("firewalls") or []
+            if isinstance(f, Mapping) and f.get("state") == "active"
+        ],
+        "backend": (
+            (report.get("backend") or {}).get("name")
+            if isinstance(report.get("backend"), Mapping)
+            else None
+        ),
         "nfs_in_use": report.get("nfs_in_use"),
         # Approved listeners that no longer listen: information, not findings.
         "baseline_missing": list((report.get("baseline") or {}).get("missing") or []),
@@ -400,12 +411,19 @@ def _host_facts(host):
     facts = []
     if host["firewall"] is not None:
         facts.append("firewall " + host["firewall"])
+    if host.get("firewalls"):
+        facts.append("filtering " + ", ".join(host["firewalls"]))
+    if host.get("backend"):
+        facts.append("ports closed by " + _BACKENDS.get(host["backend"], host["backend"]))
     if host["nfs_in_use"] is not None:
         facts.append("NFS in use" if host["nfs_in_use"] else "NFS not in use")
     allowed = _allowed_labels(host)
     if allowed:
         facts.append("allowed " + ", ".join(allowed))
     return facts
+
+
+_BACKENDS = {"firewalld": "firewalld", "nftables": "table inet portguard"}
 
 
 def _allowed_labels(host):

@@ -7,6 +7,7 @@ import json
 import pytest
 from ansible_collections.portguard.hardening.plugins.module_utils._fleet import (
     FleetError,
+    _host_facts,
     fleet_data,
     fleet_errors,
     host_document,
@@ -72,6 +73,8 @@ def test_hosts_are_sorted_and_unreachable_ones_kept(doc):
             "by_action": {},
         },
         "firewall": None,
+        "firewalls": [],
+        "backend": None,
         "nfs_in_use": None,
         "baseline_missing": [],
     }
@@ -143,10 +146,12 @@ def test_host_document(doc):
     assert document == dict(doc["hosts"]["db1"], host="db1", run=RUN)
     assert sorted(document) == [
         "allowed",
+        "backend",
         "baseline_missing",
         "error",
         "findings",
         "firewall",
+        "firewalls",
         "host",
         "nfs_in_use",
         "run",
@@ -461,3 +466,19 @@ def test_baseline_listeners_that_are_gone_are_kept_for_information():
     doc = fleet_data({"web1": {"state": "ok", "report": report, "error": None}}, RUN)
     assert doc["hosts"]["web1"]["baseline_missing"] == gone
     assert doc["summary"]["open"] == 0
+
+
+def test_host_names_its_firewalls_and_what_closes_its_ports():
+    hosts = sample_hosts()
+    report = hosts["web1"]["report"]
+    report["firewalls"] = [
+        {"name": "ufw", "state": "active", "why": "ufw is enabled"},
+        {"name": "firewalld", "state": "inactive", "why": "firewalld.service is inactive"},
+        {"name": "docker", "state": "active", "why": "Docker's chains are loaded"},
+    ]
+    report["backend"] = {"name": "nftables", "why": "the host runs ufw, docker"}
+    entry = fleet_data(hosts, RUN)["hosts"]["web1"]
+    assert (entry["firewalls"], entry["backend"]) == (["ufw", "docker"], "nftables")
+    facts = _host_facts(entry)
+    assert "filtering ufw, docker" in facts
+    assert "ports closed by table inet portguard" in facts
