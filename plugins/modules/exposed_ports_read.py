@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: exposed_ports_read
 short_description: Read everything the exposed_ports plan needs from a Linux host, in one call
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Returns the host's listening sockets exactly as M(portguard.hardening.listening_facts)
     reports them, and in RV(host) what else the P(portguard.hardening.exposed_ports#role) role's

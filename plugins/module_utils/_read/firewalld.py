@@ -261,13 +261,14 @@ def used_services(info):
     return sorted(names)
 
 
-def read_firewalld(run, firewall_cmd=None, client_factory=dbus_client):
+def read_firewalld(run, firewall_cmd=None, client_factory=None):
     """host.firewalld for a running firewalld.
 
     Returns {"default_zone", "info" (firewalld_info's ``firewalld_info``), "services"
     (firewalld_services' ``services``, for the services the zones name and those they
     include), "unknown_services", "source" ("dbus" or "firewall-cmd"), "error"}.  On a failure
-    info is None or services is {}, and error says why.
+    info is None or services is {}, and error says why.  ``client_factory`` stands in for
+    dbus_client(); ``run`` and ``firewall_cmd`` serve when it raises ImportError.
     """
     result = {
         "default_zone": None,
@@ -279,7 +280,7 @@ def read_firewalld(run, firewall_cmd=None, client_factory=dbus_client):
     }
     errors = []
     try:
-        client, version = client_factory()
+        client, version = (client_factory or dbus_client)()
     except ImportError as exc:
         client = None
         result["source"] = "firewall-cmd"

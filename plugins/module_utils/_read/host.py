@@ -23,7 +23,6 @@ from ansible_collections.portguard.hardening.plugins.module_utils._read.commands
     command_text,
 )
 from ansible_collections.portguard.hardening.plugins.module_utils._read.firewalld import (
-    dbus_client,
     read_firewalld,
 )
 from ansible_collections.portguard.hardening.plugins.module_utils._read.ruleset import (
@@ -139,14 +138,15 @@ def read_host(
     ruleset=True,
     firewalld=True,
     paths=None,
-    firewalld_client=dbus_client,
+    firewalld_client=None,
 ):
     """The ``host`` mapping of exposed_ports_read (version 1).
 
     ``run(argv)`` runs a program (absolute path first) and returns (rc, stdout, stderr);
     ``systemctl(args)`` likewise for systemctl, or None with ``systemd_unavailable`` saying why;
     ``which(name)`` gives a program's absolute path or None; ``environ`` is the module's own
-    environment; ``paths`` overrides PATHS; ``firewalld_client`` is dbus_client or a stand-in.
+    environment; ``paths`` overrides PATHS; ``firewalld_client`` stands in for firewalld's
+    dbus_client().
     ``ruleset`` and ``firewalld`` false leave those None.
     """
     paths = dict(PATHS, **(paths or {}))
