@@ -32,19 +32,22 @@ def parse_service(text):
         key, sep, value = line.strip().partition(":")
         if sep and key in fields:
             fields[key] = value.split()
-    return {
-        "ports": sorted(fields["ports"], key=_port_sort_key),
-        "includes": sorted(fields["includes"]),
-    }
+    return service_entry(fields["ports"], fields["includes"])
 
 
-def resolve_services(names, read):
+def service_entry(ports, includes):
+    """A service as resolve_services() keeps it: its `port/protocol` specs and includes, sorted."""
+    return {"ports": sorted(ports, key=_port_sort_key), "includes": sorted(includes)}
+
+
+def resolve_services(names, read, parse=parse_service):
     """Every port each named service opens, its includes followed to any depth.
 
-    ``read(name)`` returns the service's `firewall-cmd --info-service` text, or None when
-    firewalld does not know it.  Returns (services, unknown): services maps each name that was
-    read, asked for or included, to {"ports": its own, "includes": [...], "all_ports": its own and
-    those of every service it includes}; unknown lists, sorted, the names firewalld did not know.
+    ``read(name)`` returns what ``parse`` turns into a service_entry() (by default the service's
+    `firewall-cmd --info-service` text), or None when firewalld does not know it.  Returns
+    (services, unknown): services maps each name that was read, asked for or included, to
+    {"ports": its own, "includes": [...], "all_ports": its own and those of every service it
+    includes}; unknown lists, sorted, the names firewalld did not know.
     Each service is read once; include cycles end where they close.
     """
     parsed, unknown = {}, set()
@@ -57,7 +60,7 @@ def resolve_services(names, read):
         if text is None:
             unknown.add(name)
             continue
-        parsed[name] = parse_service(text)
+        parsed[name] = parse(text)
         pending.extend(n for n in parsed[name]["includes"] if n not in parsed)
     services = {}
     for name, service in parsed.items():

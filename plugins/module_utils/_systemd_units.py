@@ -21,19 +21,22 @@ from ansible_collections.portguard.hardening.plugins.module_utils._unit_names im
     unit_name_problem,
 )
 
-UNIT_PROPERTIES = ("Id", "LoadState", "ControlGroup")
+# What unit_verdict() needs: systemd's property name -> the key it is reported under.
+UNIT_PROPERTIES = {"Id": "id", "LoadState": "load_state", "ControlGroup": "control_group"}
 # Names per systemctl call: far below any argument-size limit.
 CHUNK = 200
-_KEYS = {"Id": "id", "LoadState": "load_state", "ControlGroup": "control_group"}
 
 
-def parse_unit_states(text, names):
-    """{name: {"id", "load_state", "control_group"}} from ``systemctl show`` of ``names``.
+def parse_unit_states(text, names, properties=None):
+    """{name: {key: value}} from ``systemctl show`` of ``names``.
 
+    ``properties`` maps each property asked for to its key (UNIT_PROPERTIES by default:
+    "id", "load_state", "control_group"); a property missing from a block is None.
     systemctl prints one block per name, in the order given, separated by blank lines; a
     name systemd does not know still gets its block (LoadState=not-found).  Raises
     SystemdQueryError when the blocks do not pair up with the names.
     """
+    keys = UNIT_PROPERTIES if properties is None else properties
     blocks = [b for b in re.split(r"\n\s*\n", text.strip()) if b.strip()]
     if len(blocks) != len(names):
         raise SystemdQueryError(
@@ -41,17 +44,17 @@ def parse_unit_states(text, names):
         )
     states = {}
     for name, block in zip(names, blocks):
-        state = {"id": None, "load_state": None, "control_group": None}
+        state = dict.fromkeys(keys.values())
         for line in block.splitlines():
             key, sep, value = line.partition("=")
-            if sep and key in _KEYS:
-                state[_KEYS[key]] = value
+            if sep and key in keys:
+                state[keys[key]] = value
         states[name] = state
     return states
 
 
-def query_units(run, names):
-    """What PID 1 says about each of ``names``, by parse_unit_states().
+def query_units(run, names, properties=None):
+    """What PID 1 says about each of ``names``, by parse_unit_states() with ``properties``.
 
     ``names`` must all pass unit_name_problem(); they are passed as arguments after ``--``,
     never through a shell.  Raises SystemdQueryError when systemctl fails.
@@ -64,10 +67,11 @@ def query_units(run, names):
     states = {}
     for start in range(0, len(names), CHUNK):
         chunk = names[start : start + CHUNK]
-        rc, out, err = run(show_command(UNIT_PROPERTIES, chunk))
+        keys = UNIT_PROPERTIES if properties is None else properties
+        rc, out, err = run(show_command(list(keys), chunk))
         if rc != 0:
             raise SystemdQueryError(f"systemctl show failed (rc={rc}): {err.strip()}")
-        states.update(parse_unit_states(out, chunk))
+        states.update(parse_unit_states(out, chunk, keys))
     return states
 
 

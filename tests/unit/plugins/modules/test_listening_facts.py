@@ -15,6 +15,7 @@ from ansible_collections.portguard.hardening.plugins.module_utils._owners import
     read_cgroup_roots,
     read_process,
 )
+from ansible_collections.portguard.hardening.plugins.module_utils._read import listening
 from ansible_collections.portguard.hardening.plugins.module_utils._sockets import SockDiagError
 from ansible_collections.portguard.hardening.plugins.module_utils._systemd_sockets import (
     parse_show,
@@ -490,7 +491,7 @@ def _captured_dump(family, protocol, **_kwargs):
 
 def test_sock_diag_source_with_captured_replies(monkeypatch, proc_tree):
     root = proc_tree("captured/proc_hostile.json")
-    monkeypatch.setattr(listening_facts, "dump_sock_diag", _captured_dump)
+    monkeypatch.setattr(listening, "dump_sock_diag", _captured_dump)
     facts, warnings = gather(
         proc_path=root,
         source="sock_diag",
@@ -533,7 +534,7 @@ def test_auto_falls_back_to_proc(monkeypatch, proc_tree, error):
     def broken(*_args, **_kwargs):
         raise error
 
-    monkeypatch.setattr(listening_facts, "dump_sock_diag", broken)
+    monkeypatch.setattr(listening, "dump_sock_diag", broken)
     facts, warnings = gather(
         proc_path=root, source="auto", systemctl=systemctl_ok, user_lookup=users
     )
@@ -756,7 +757,7 @@ def test_main_asks_systemctl_three_times_per_run(capsys, monkeypatch, tmp_path, 
     )
     script.chmod(0o755)
     monkeypatch.setenv("PATH", str(bin_dir) + os.pathsep + os.environ.get("PATH", ""))
-    monkeypatch.setattr(listening_facts, "SYSTEMD_BOOTED_MARKER", str(tmp_path))
+    monkeypatch.setattr(listening, "SYSTEMD_BOOTED_MARKER", str(tmp_path))
     root = proc_tree("proc_rpcbind")
     with patch_module_args({"source": "proc", "proc_path": root}), pytest.raises(
         SystemExit
