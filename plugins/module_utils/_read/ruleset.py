@@ -8,7 +8,8 @@ made included.  Two more texts are read only when the controller needs them:
 
 - ``iptables-nft-save`` and ``ip6tables-nft-save`` when nft's JSON holds an ``xt`` expression:
   a match or target iptables-nft loaded as an iptables extension, which nft shows by name only;
-  the save text carries its options.
+  the save text carries its options. Also when nft is not installed: then they are the only
+  view of the iptables-nft tables.
 - ``iptables-legacy-save`` (``ip6tables-legacy-save``) when the legacy x_tables of that family
   hold a table: ``/proc/net/ip_tables_names`` (``ip6_tables_names``) lists the tables of the
   network namespace, one name a line.  The kernel writes there only tables made through the
@@ -69,7 +70,13 @@ def read_ruleset(run, tools, proc_path="/proc"):
     if tools.get("nft"):
         nft = command_text(run, [tools["nft"]] + list(NFT_COMMAND), errors)
     nft_save = dict.fromkeys(FAMILIES)
-    if nft is not None and XT_MARKER in nft:
+    # Without nft (a host with iptables but not the nftables package) the save texts are the
+    # only view of the iptables-nft tables.
+    if not tools.get("nft"):
+        for family in FAMILIES:
+            if tools.get(NFT_SAVE[family]):
+                nft_save[family] = command_text(run, [tools[NFT_SAVE[family]]], errors)
+    elif nft is not None and XT_MARKER in nft:
         for family in FAMILIES:
             tool = tools.get(NFT_SAVE[family])
             if tool:

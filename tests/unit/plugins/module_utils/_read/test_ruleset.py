@@ -127,14 +127,25 @@ ANSWERS = {
                 "installed: their rules are not read",
             ],
         ),
-        # No nft at all: nothing to look for xt in; legacy still read.
+        # No nft at all: the iptables-nft save texts are the only view of those tables; legacy
+        # still read.
         (
             None,
             ("filter\n", None),
             dict(ALL_TOOLS, nft=None),
-            ["iptables-legacy-save"],
-            {"ipv4": None, "ipv6": None},
+            ["iptables-nft-save", "ip6tables-nft-save", "iptables-legacy-save"],
+            {"ipv4": NFT_SAVE, "ipv6": ""},
             {"ipv4": LEGACY_SAVE, "ipv6": None},
+            [],
+        ),
+        # Neither nft nor the iptables tools: nothing runs.
+        (
+            None,
+            ("", None),
+            {},
+            [],
+            {"ipv4": None, "ipv6": None},
+            {"ipv4": None, "ipv6": None},
             [],
         ),
     ],
