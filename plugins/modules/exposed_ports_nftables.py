@@ -59,9 +59,9 @@ options:
         address or the whole network; host names and interface scopes are refused.
         Overlapping networks are merged.
       - C(ids) (list of str), the ids of the policy rules behind this one, shown in the rule's
-        comment in the table. Ids that are not 1 to 64 letters, digits or the characters C(_.:-) are left
-        out with a warning; ids that do not fit in nft's 128 characters of comment are
-        counted (C(+3 more)).
+        comment in the table. Ids that are not 1 to 64 letters, digits or the characters
+        C(_.:-) are left out with a warning; ids that do not fit in nft's 128 characters of
+        comment are counted (C(+3 more)).
       - Any other key, a value of the wrong type, two rules for one port and protocol, and a
         rule on a port O(keep) names fail the module naming the field (C(rules[2].sources[0])),
         every problem at once, and nothing is changed. Values are not converted, so C("8080") is

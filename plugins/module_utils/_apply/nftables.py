@@ -384,7 +384,8 @@ def _present(host, rules, found, owner, nft, systemctl, check_mode):
     enabled = unit["UnitFileState"] == "enabled"
     active = unit["ActiveState"] == "active"
     load = not in_sync or RULES_PATH in differ
-    changed = bool(differ) or not enabled or not active or load
+    stale = unit["NeedDaemonReload"] == "yes"
+    changed = bool(differ) or not enabled or not active or load or stale
     if changed and not check_mode:
         for path in differ:
             host.write(path, wanted[path], FILE_MODE)
@@ -395,7 +396,7 @@ def _present(host, rules, found, owner, nft, systemctl, check_mode):
             argv = [systemctl, "reenable", "--no-reload", "--", UNIT]
             _checked(host, argv, "systemctl reenable " + UNIT)
         units_changed = [p for p in differ if p != RULES_PATH]
-        if units_changed or relink or unit["NeedDaemonReload"] == "yes":
+        if units_changed or relink or stale:
             _checked(host, [systemctl, "daemon-reload"], "systemctl daemon-reload")
         if not active:
             _checked(host, [systemctl, "start", "--", UNIT], "systemctl start " + UNIT)

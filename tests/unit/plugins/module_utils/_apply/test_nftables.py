@@ -528,8 +528,16 @@ def test_a_stopped_unit_is_started():
 def test_a_unit_file_systemd_has_not_read_is_read():
     host = installed_host()
     host.unit["NeedDaemonReload"] = "yes"
+    result, _warnings = apply(host, EXAMPLE, KEEP)
+    assert (result["changed"], result["files_changed"]) == (True, [])
+    assert host.commands() == [("systemctl", "daemon-reload")]
+
+
+def test_a_disabled_unit_is_enabled():
+    host = installed_host()
     host.unit["UnitFileState"] = "disabled"
-    apply(host, EXAMPLE, KEEP)
+    result, _warnings = apply(host, EXAMPLE, KEEP)
+    assert (result["changed"], result["unit_enabled"]) == (True, True)
     assert host.commands() == [
         ("systemctl", "reenable", "--no-reload", "--", nftables.UNIT),
         ("systemctl", "daemon-reload"),
@@ -638,3 +646,18 @@ def test_absent_on_a_clean_host_changes_nothing():
     host.unit = unit_state(LoadState="loaded", UnitFileState="static")
     result, _warnings = apply(host, [], [], "absent", check_mode=True)
     assert result["changed"] is False
+
+
+def test_the_docs_show_the_table_the_code_renders():
+    with open(os.path.join(nftables_docs(), "firewalls.md")) as f:
+        docs = f.read()
+    assert "```\n" + fixture("example.nft") + "```\n" in docs
+    for unit, _reload in nftables.HOOKED_UNITS:
+        assert unit in docs
+    dropin = render_dropin("nftables.service", NFT, True)
+    assert "\n".join(dropin.splitlines()[3:]) in docs
+
+
+def nftables_docs():
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.path.join(here, "..", "..", "..", "..", "..", "docs")
