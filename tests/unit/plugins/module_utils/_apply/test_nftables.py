@@ -5,7 +5,8 @@ on a fake host.
 fixtures/nftables/example.nft is render_table() of EXAMPLE, loaded with the real nft 1.0.6
 (Debian 12) and 1.1.3 (Debian 13); example.*.json is what each listed back
 (`nft -j list table inet portguard`), dormant.bookworm.json the same table after
-`nft add table inet portguard { flags dormant; }`.
+`nft add table inet portguard { flags dormant; }`, tables.bookworm.json `nft -j list tables` of a
+host running nftables.service with the table loaded.
 """
 
 import copy
