@@ -178,8 +178,9 @@ plan:
     operations:
       description:
         - C(units) the units to stop, disable and mask; C(firewalld) (C(install), C(start), C(open),
-          C(rules) as C({zone, rule, port}), C(changes)) or C(nftables) (C(rules), C(release),
-          C(keep), C(changes)), whichever backend applies, the other V(null).
+          C(rules) as C({zone, rule, port}), C(changes)) or C(nftables) (C(rules), every rule of
+          the table after this run, C(keep), C(changes)), whichever backend applies, the other
+          V(null).
       type: dict
     changes:
       description: Whether remediation would change anything.

@@ -657,6 +657,14 @@ host:
       type: str
       choices: [apt, dnf, yum, zypper, unknown]
       sample: apt
+    portguard_rules:
+      description:
+        - The rules the collection's own nftables table was last written with by
+          M(portguard.hardening.exposed_ports_nftables), as recorded in its rules file
+          C(/etc/portguard/nftables.nft); V(null) when there is no such file.
+      type: list
+      elements: dict
+      sample: [{port: 8080, protocol: tcp, action: block, sources: [], ids: [builtin-admin]}]
     firewalld:
       description:
         - What a running firewalld admits; V(null) unless C(firewalld.service) is active and

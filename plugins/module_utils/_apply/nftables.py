@@ -127,10 +127,15 @@ def _rule_lines(rule):
     return lines
 
 
+# The line of the rules file that records its rules, for the next host read and plan.
+RULES_LINE = "# rules: "
+RECORDED = ("port", "protocol", "action", "sources", "ids")
+
 _HEADER = """\
 # portguard.hardening: the ports its policy closes (module exposed_ports_nftables).
 # Loading this file replaces the table {family} {table} in one transaction and touches no
 # other table. The next run of the module puts back whatever is changed here.
+{recorded}
 table {family} {table}
 delete table {family} {table}
 table {family} {table} {{
@@ -154,8 +159,13 @@ def render_table(rules):
     lines = [
         f"\t\t{statement} {_comment(comment)}\n" for statement, comment, _verdict in statements
     ]
+    recorded = RULES_LINE + json.dumps(
+        [dict((k, r[k]) for k in RECORDED) for r in rules], sort_keys=True, separators=(",", ":")
+    )
     text = (
-        _HEADER.format(family=FAMILY, table=TABLE, chain=CHAIN, priority=PRIORITY)
+        _HEADER.format(
+            family=FAMILY, table=TABLE, chain=CHAIN, priority=PRIORITY, recorded=recorded
+        )
         + "".join(lines)
         + "\t}\n}\n"
     )

@@ -16,6 +16,10 @@ __metaclass__ = type  # noqa: UP001 - ansible-test boilerplate
 import json
 import os
 
+from ansible_collections.portguard.hardening.plugins.module_utils._apply.nftables import (
+    RULES_LINE,
+    RULES_PATH,
+)
 from ansible_collections.portguard.hardening.plugins.module_utils._read.ancestry import (
     find_ssh_connection,
 )
@@ -45,6 +49,7 @@ TOOLS = (
 PACKAGE_MANAGERS = (("apt", "apt-get"), ("dnf", "dnf"), ("yum", "yum"), ("zypper", "zypper"))
 PATHS = {
     "exports": "/etc/exports",
+    "portguard_rules": RULES_PATH,
     "ufw_conf": "/etc/ufw/ufw.conf",
     "ufw_defaults": "/etc/default/ufw",
     "debian_version": "/etc/debian_version",
@@ -128,6 +133,26 @@ def read_interfaces(run, ip, errors):
     return interfaces
 
 
+def read_own_rules(path, errors):
+    """The rules the collection's nftables table was last written with (the rules file's
+    recorded line), or None when there is no such file."""
+    text = read_text(path, errors, absent=None)
+    if text is None:
+        return None
+    for line in text.splitlines():
+        if line.startswith(RULES_LINE):
+            try:
+                rules = json.loads(line[len(RULES_LINE) :])
+            except ValueError as exc:
+                errors.append("%s: the recorded rules are not JSON: %s" % (path, exc))
+                return None
+            if isinstance(rules, list):
+                return rules
+            break
+    errors.append("%s records no rules (written by an older release?)" % path)
+    return None
+
+
 def read_host(
     run,
     which,
@@ -174,6 +199,8 @@ def read_host(
         "ssh_connection": ssh_connection,
         "pkg_mgr": package_manager(which, os.path.exists(paths["debian_version"])),
         "firewalld": None,
+        # What the collection's own nftables table holds by its rules file (None: no file).
+        "portguard_rules": read_own_rules(paths["portguard_rules"], errors),
         "errors": errors,
     }
     if firewalld and (units.get(FIREWALLD_UNIT) or {}).get("active_state") == "active":

@@ -81,7 +81,9 @@ def read_ruleset(ruleset_read):
                 notes.append(f"nft is not installed: the {family} iptables-nft tables were read "
                              "from iptables-nft-save")  # fmt: skip
     else:
-        return None, ["the kernel's ruleset could not be read: no output of nft or iptables-nft-save"]
+        return None, [
+            "the kernel's ruleset could not be read: no output of nft or iptables-nft-save"
+        ]
     for family in FAMILIES:
         if legacy[family]:
             add_legacy(ruleset, legacy[family], family)

@@ -131,69 +131,67 @@ def _firewalld_ops(plan, backend, view, zone):
     }
 
 
-def own_table_ports(ruleset):
-    """(port, protocol) of every port a rule of table inet portguard's input chain names."""
-    chain = ruleset.chains.get(("inet", "portguard", "input")) if ruleset is not None else None
-    found = set()
-    for rule in chain.rules if chain else ():
-        protocol, ports = None, []
-        for stmt in rule.expr:
-            match = stmt.get("match") if isinstance(stmt, dict) else None
-            if not isinstance(match, dict) or not isinstance(match.get("left"), dict):
+def _entry(port, protocol, action, sources, ids):
+    return {
+        "port": port,
+        "protocol": protocol,
+        "action": action,
+        "sources": sorted(sources),
+        "ids": sorted(set(ids)),
+    }
+
+
+def _recorded(host):
+    """{(port, protocol): rule} the collection's table was last written with (its rules file)."""
+    found = {}
+    for rule in host.get("portguard_rules") or []:
+        if isinstance(rule, dict) and rule.get("action") in CLOSING:
+            try:
+                key = (int(rule["port"]), str(rule["protocol"]))
+                found[key] = _entry(
+                    key[0], key[1], rule["action"], rule.get("sources") or [], rule.get("ids") or []
+                )
+            except (KeyError, TypeError, ValueError):
                 continue
-            left, right = match["left"], match.get("right")
-            if "meta" in left and left["meta"].get("key") == "l4proto" and right in ("tcp", "udp"):
-                protocol = right
-            payload = left.get("payload")
-            if isinstance(payload, dict) and payload.get("field") == "dport":
-                if payload.get("protocol") in ("tcp", "udp"):
-                    protocol = payload["protocol"]
-                if isinstance(right, int) and not isinstance(right, bool):
-                    ports.append(right)
-        found.update((port, protocol) for port in ports if protocol)
     return found
 
 
-def _nftables_ops(result, ctx, ruleset):
-    """The entries of table inet portguard this run ensures and the ports it releases."""
+def _nftables_ops(result, ctx, host, ruleset):
+    """Every rule of table inet portguard after this run, and whether that changes the host.
+
+    The table keeps what it holds (a port without a listener now stays closed for the day one
+    comes back), gains the ports this plan closes and loses those whose listeners the policy
+    now keeps open.
+    """
     plan = result["plan"]
-    wanted = {}
+    recorded = _recorded(host)
+    desired = dict(recorded)
+    closing = set()
     for kind, action in (("firewall_block", "block"), ("firewall_restrict", "restrict")):
         for entry in plan[kind]:
-            wanted[(entry["port"], entry["protocol"])] = {
-                "port": entry["port"],
-                "protocol": entry["protocol"],
-                "action": action,
-                "sources": list(entry.get("sources") or []),
-                "ids": list(entry["rules"]),
-            }
-    new = set(wanted)
-    own = own_table_ports(ruleset)
-    wants_closed, stays_open = set(), set()
+            key = (entry["port"], entry["protocol"])
+            closing.add(key)
+            desired[key] = _entry(
+                key[0], key[1], action, entry.get("sources") or [], entry["rules"]
+            )
+    stays_open = set()
     for entry in result["compliant"]:
         key = (entry["port"], entry["protocol"])
         if entry.get("policy_action") in CLOSING:
-            wants_closed.add(key)
-            if key in own and key not in wanted:
-                wanted[key] = {
-                    "port": entry["port"],
-                    "protocol": entry["protocol"],
-                    "action": entry["policy_action"],
-                    "sources": list(entry.get("policy_sources") or []),
-                    "ids": [entry["policy_rule"]],
-                }
+            closing.add(key)
         elif entry.get("policy_action") is not None:
             stays_open.add(key)
     for entry in list(result["allowed"]) + [
         f for f in result["findings"] if f["action"] not in CLOSING
     ]:
         stays_open.add((entry["port"], entry["protocol"]))
-    release = sorted((own & stays_open) - wants_closed - set(wanted))
+    for key in (stays_open - closing) & set(desired):
+        del desired[key]
+    loaded = ruleset is not None and ("inet", "portguard") in ruleset.tables
     return {
-        "rules": [wanted[k] for k in sorted(wanted)],
-        "release": [{"port": p, "protocol": proto} for p, proto in release],
+        "rules": [desired[k] for k in sorted(desired)],
         "keep": [dict(item) for item in ctx["management_ports"]],
-        "changes": bool(new) or bool(release),
+        "changes": desired != recorded or (bool(desired) and not loaded),
     }
 
 
@@ -262,7 +260,7 @@ def build(read, options, connection=None, ansible_port=None, baseline=None, diff
             result["plan"], backend, firewall, options.get("firewall_zone") or ""
         )
     elif backend["name"] == "nftables":
-        ops["nftables"] = _nftables_ops(result, ctx, ruleset)
+        ops["nftables"] = _nftables_ops(result, ctx, host, ruleset)
     shown = exposure_diff(findings, _outlook(backend, ops))
     firewall_changes = bool((ops["nftables"] or {}).get("changes"))
     plan = {

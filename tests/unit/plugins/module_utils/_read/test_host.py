@@ -10,6 +10,7 @@ from ansible_collections.portguard.hardening.plugins.module_utils._read.host imp
     package_manager,
     read_host,
     read_interfaces,
+    read_own_rules,
     read_text,
     read_ufw,
     shell_setting,
@@ -118,9 +119,10 @@ def test_the_captured_host(files):
     assert sorted(result) == sorted(
         [
             "version", "units", "ufw", "tools", "ruleset", "interfaces", "exports", "mounts",
-            "ssh_connection", "pkg_mgr", "firewalld", "errors",
+            "ssh_connection", "pkg_mgr", "firewalld", "portguard_rules", "errors",
         ]
     )  # fmt: skip
+    assert result["portguard_rules"] is None  # no rules file in the fixture tree
     assert result["version"] == 1
     assert sorted(result["units"]) == sorted(HOST_UNITS)
     assert result["units"]["firewalld.service"]["active_state"] == "active"
@@ -313,3 +315,25 @@ def test_read_text(tmp_path):
     assert read_text(str(tmp_path / "absent"), errors) == ""
     assert read_text(str(tmp_path), errors) == ""  # a directory
     assert errors == ["cannot read %s: Is a directory" % tmp_path]
+
+
+@pytest.mark.parametrize(
+    "text, rules, errors",
+    [
+        (None, None, []),
+        ('# x\n# rules: [{"port": 8080, "protocol": "tcp", "action": "block", "sources": [], '
+         '"ids": []}]\ntable inet portguard\n',
+         [{"port": 8080, "protocol": "tcp", "action": "block", "sources": [], "ids": []}], []),
+        ("# rules: [oops\n", None, ["the recorded rules are not JSON"]),
+        ("table inet portguard\n", None, ["records no rules (written by an older release?)"]),
+    ],
+)  # fmt: skip
+def test_own_rules_from_the_rules_file(tmp_path, text, rules, errors):
+    path = tmp_path / "nftables.nft"
+    if text is not None:
+        path.write_text(text)
+    found = []
+    assert read_own_rules(str(path), found) == rules
+    assert len(found) == len(errors)
+    for line, expected in zip(found, errors):
+        assert line.startswith(str(path)) and expected in line

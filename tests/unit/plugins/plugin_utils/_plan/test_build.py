@@ -7,11 +7,7 @@ import pytest
 from ansible_collections.portguard.hardening.plugins.module_utils._values import PolicyError
 from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.build import (
     build,
-    own_table_ports,
     verify,
-)
-from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.model import (
-    parse_ruleset,
 )
 from hostreads import host_read
 
@@ -40,10 +36,18 @@ def own_table(*ports):
     return items
 
 
-def with_own_table(read, *ports):
-    data = json.loads(read["host"]["ruleset"]["nft"])
-    data["nftables"].extend(own_table(*ports))
-    read["host"]["ruleset"]["nft"] = json.dumps(data)
+def with_own_table(read, *ports, loaded=True):
+    """The read of a host whose table inet portguard was written to block these ports (and is
+    loaded in the kernel, unless ``loaded`` is false)."""
+    if loaded:
+        data = json.loads(read["host"]["ruleset"]["nft"])
+        data["nftables"].extend(own_table(*ports))
+        read["host"]["ruleset"]["nft"] = json.dumps(data)
+    read["host"]["portguard_rules"] = [
+        {"port": port, "protocol": protocol, "action": "block", "sources": [],
+         "ids": ["builtin-admin"]}
+        for port, protocol in ports
+    ]  # fmt: skip
     return read
 
 
@@ -64,7 +68,6 @@ def test_ufw_host_closes_in_the_own_table_beside_ufw():
     ]
     assert plan["operations"]["nftables"] == {
         "rules": [BLOCK_8080],
-        "release": [],
         "keep": [{"port": 22, "protocol": "tcp"}],
         "changes": True,
     }
@@ -93,15 +96,24 @@ def test_a_port_the_policy_now_allows_is_released():
     plan = plan_of(with_own_table(host_read("ufw"), (8080, "tcp"), (9999, "tcp")), rules=rules)
     ops = plan["operations"]["nftables"]
     # 9999 has no listener now: its closure stays for the day one comes back.
-    assert ops["release"] == [{"port": 8080, "protocol": "tcp"}]
-    assert ops["rules"] == []
+    assert ops["rules"] == [dict(BLOCK_8080, port=9999)]
     assert ops["changes"] is True and plan["changes"] is True
 
 
-def test_own_table_ports():
-    ruleset = parse_ruleset({"nftables": own_table((8080, "tcp"), (111, "udp"))})
-    assert own_table_ports(ruleset) == {(8080, "tcp"), (111, "udp")}
-    assert own_table_ports(parse_ruleset({"nftables": []})) == set()
+def test_a_table_flushed_by_hand_is_loaded_again():
+    plan = plan_of(with_own_table(host_read("ufw"), (8080, "tcp"), loaded=False))
+    # The kernel no longer holds the table: 8080 is exposed again and the table goes back.
+    assert [f["port"] for f in plan["findings"] if f["action"] == "block"] == [8080]
+    assert plan["operations"]["nftables"]["rules"] == [BLOCK_8080]
+    assert plan["operations"]["nftables"]["changes"] is True
+
+
+def test_recorded_rules_that_are_not_rules_are_ignored():
+    read = with_own_table(host_read("ufw"), (8080, "tcp"))
+    read["host"]["portguard_rules"] += ["x", {"port": "y", "protocol": "tcp", "action": "block"},
+                                        {"port": 1, "action": "allow"}]  # fmt: skip
+    plan = plan_of(read)
+    assert plan["operations"]["nftables"]["rules"] == [BLOCK_8080]
 
 
 def test_no_nft_leaves_findings_open_and_says_what_to_do():
