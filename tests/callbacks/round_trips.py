@@ -1,7 +1,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Callback for tests: counts, per host, the module executions on the host (round trips).
 
-A module that ran on the host returns its invocation (ansible-core up to 2.20 always adds it);
+A module that ran on the host returns its invocation (ansible-core up to 2.20 always adds it,
+2.21 with ANSIBLE_INJECT_INVOCATION=true);
 set_fact, debug, assert and the collection's controller-only actions never do. Loops count every
 item; tasks delegated to another host (the reports written on the controller) are not the
 host's. Writes {"N: play name": {host: [[task name, action], ...]}} (N counts the plays from 1)

@@ -102,6 +102,19 @@ def test_report_names_the_firewalls_and_the_backend(host, reports):
         assert finding["exposed_via"], finding
 
 
+def test_audit_needs_no_python3_apt_where_firewalld_may_be_installed(host):
+    if kind_of(host) != "none":
+        pytest.skip("the host without firewalld and python3-apt")
+    assert not host.package("python3-apt").is_installed
+    report = json.loads(host.file("/var/tmp/portguard-install-audit.json").content_string)
+    assert report["check_mode"] is True
+    assert report["backend"]["name"] == "firewalld"
+    assert (report["backend"]["install"], report["backend"]["start"]) == (True, True)
+    assert {f["port"] for f in report["findings"] if f["action"] in ("block", "disable")} == (
+        CLOSABLE["none"]
+    )
+
+
 def test_harden_closes_what_the_policy_says_from_outside(host):
     assert_closed_as_planned(name_of(host))
 
@@ -131,10 +144,11 @@ def test_the_admins_firewall_is_on_with_its_rules(host):
     else:
         assert service.is_running
         assert "3306/tcp" in host.check_output("firewall-cmd --zone=internal --list-ports").split()
-        for zone in ("internal", "public"):
+        # Each port closed in the zone that admitted it, and only there.
+        for zone, closed, other in (("internal", "3306", "5432"), ("public", "5432", "3306")):
             rules = host.check_output(f"firewall-cmd --permanent --zone={zone} --list-rich-rules")
-            assert 'port port="3306" protocol="tcp" reject' in rules
-            assert 'port port="5432" protocol="tcp" reject' in rules
+            assert f'port port="{closed}" protocol="tcp" reject' in rules
+            assert f'port="{other}"' not in rules
 
 
 def wait_booted(host):
