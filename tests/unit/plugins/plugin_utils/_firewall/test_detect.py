@@ -22,13 +22,14 @@ ABSENT = unit(load="not-found", file_state="")
 MASKED = unit(load="masked", file_state="masked")
 
 
-def host(firewalld=ABSENT, ufw=None, nftables=ABSENT, persistent=ABSENT, nft=True, pkg="apt"):
+def host(firewalld=None, ufw=None, nftables=None, persistent=None, nft=True, pkg="apt"):
+    """A host read's firewall parts; a unit left out is not installed."""
     return {
         "units": {
-            "firewalld.service": firewalld,
+            "firewalld.service": firewalld or ABSENT,
             "ufw.service": ABSENT if ufw is None else unit("active" if ufw else "inactive"),
-            "nftables.service": nftables,
-            "netfilter-persistent.service": persistent,
+            "nftables.service": nftables or ABSENT,
+            "netfilter-persistent.service": persistent or ABSENT,
         },
         "ufw": {"installed": ufw is not None, "enabled": bool(ufw), "ipv6": True},
         "tools": {"nft": "/usr/sbin/nft" if nft else None},

@@ -88,11 +88,16 @@ def test_everyone_names_the_rule_that_admits():
 def test_interface_addresses_from_ip_json():
     links = [
         {"ifname": "lo", "addr_info": [{"local": "127.0.0.1", "prefixlen": 8}]},
-        {"ifname": "eth0", "addr_info": [{"local": "10.0.0.5", "prefixlen": 24},
-                                          {"local": "fe80::1", "prefixlen": 64}]},
+        {
+            "ifname": "eth0",
+            "addr_info": [
+                {"local": "10.0.0.5", "prefixlen": 24},
+                {"local": "fe80::1", "prefixlen": 64},
+            ],
+        },
         {"nope": 1},
         "junk",
-    ]  # fmt: skip
+    ]
     assert kernel.interface_addresses(links) == {
         "lo": ["127.0.0.1/8"],
         "eth0": ["10.0.0.5/24", "fe80::1/64"],

@@ -27,12 +27,15 @@ def own_table(*ports):
     ]  # fmt: skip
     for handle, (port, protocol) in enumerate(ports, 3):
         reject = {"type": "tcp reset"} if protocol == "tcp" else None
-        items.append({"rule": {"family": "inet", "table": "portguard", "chain": "input",
-                               "handle": handle, "expr": [
-            {"match": {"op": "==", "left": {"meta": {"key": "l4proto"}}, "right": protocol}},
-            {"match": {"op": "==", "left": {"payload": {"protocol": "th", "field": "dport"}},
-                       "right": port}},
-            {"reject": reject}]}})  # fmt: skip
+        l4proto = {"meta": {"key": "l4proto"}}
+        dport = {"payload": {"protocol": "th", "field": "dport"}}
+        expr = [
+            {"match": {"op": "==", "left": l4proto, "right": protocol}},
+            {"match": {"op": "==", "left": dport, "right": port}},
+            {"reject": reject},
+        ]
+        rule = {"family": "inet", "table": "portguard", "chain": "input", "handle": handle}
+        items.append({"rule": dict(rule, expr=expr)})
     return items
 
 
