@@ -10,13 +10,6 @@ from labhosts import lab_hosts, tcp_answers
 
 testinfra_hosts = lab_hosts()
 
-KIND = {
-    "pg-fw-ufw": "ufw",
-    "pg-fw-nftables": "nftables",
-    "pg-fw-iptables": "iptables",
-    "pg-fw-none": "none",
-    "pg-fw-zones": "zones",
-}
 # The admin's firewall service on each host, restarted by verify.
 SERVICE = {
     "ufw": "ufw.service",
@@ -43,7 +36,8 @@ def name_of(host):
 
 
 def kind_of(host):
-    return KIND[name_of(host)]
+    """ufw, nftables, iptables, none or zones, from the name pg-fw-KIND-RELEASE."""
+    return name_of(host).split("-")[2]
 
 
 def addresses(name):
