@@ -144,7 +144,15 @@ def kernel_reach(host, sockets):
     if ruleset is None:
         reach = unread_reach(notes[0])
         return {socket_key(s): reach for s in sockets}, notes, None
-    answers = evaluate_sockets(ruleset, sockets, interface_addresses(host.get("interfaces")))
+    interfaces = interface_addresses(host.get("interfaces"))
+    if not any(addrs for name, addrs in interfaces.items() if name != "lo"):
+        # Without the host's addresses every wildcard socket would look unreachable.
+        why = (
+            "the host's addresses could not be read (ip -j addr): every listener counts as exposed"
+        )
+        reach = unread_reach(why)
+        return {socket_key(s): reach for s in sockets}, notes + [why], ruleset
+    answers = evaluate_sockets(ruleset, sockets, interfaces)
     return {socket_key(s): policy_reach(a) for s, a in zip(sockets, answers)}, notes, ruleset
 
 

@@ -102,3 +102,13 @@ def test_interface_addresses_from_ip_json():
         "lo": ["127.0.0.1/8"],
         "eth0": ["10.0.0.5/24", "fe80::1/64"],
     }
+
+
+def test_without_the_hosts_addresses_every_listener_counts_as_exposed():
+    read = host_read("ufw")
+    read["host"]["interfaces"] = [{"ifname": "lo", "addr_info": [{"local": "127.0.0.1"}]}]
+    reach, notes, _ruleset = kernel.kernel_reach(read["host"], read["listening_sockets"])
+    why = "the host's addresses could not be read (ip -j addr): every listener counts as exposed"
+    assert notes[-1] == why
+    assert {r["exposure"] for r in reach.values()} == {"everyone"}
+    assert reach[("tcp", "ipv4", "0.0.0.0", 111, None)]["via"] == [why]
