@@ -31,11 +31,17 @@ def _guests_only(zone):
     )
 
 
+def outside_view(view):
+    """The firewall view without the zones bound only to the bridges of the host's guests: what
+    comes in there comes from this host's own containers, not from other hosts."""
+    return dict(view, zones=[z for z in view.get("zones") or [] if not _guests_only(z)])
+
+
 def _models(view):
     """[(name, zone model)] of the zones that take traffic from other hosts."""
     found = []
-    for zone in view.get("zones") or []:
-        if not zone.get("active", True) or _guests_only(zone):
+    for zone in outside_view(view)["zones"]:
+        if not zone.get("active", True):
             continue
         model = parse_firewall(
             {"state": "running", "zones": [zone], "services": view.get("services") or {}}

@@ -27,6 +27,7 @@ from ansible_collections.portguard.hardening.plugins.plugin_utils._firewall.kern
     kernel_reach,
 )
 from ansible_collections.portguard.hardening.plugins.plugin_utils._firewall.zones import (
+    outside_view,
     zones_for,
 )
 from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.host import (
@@ -60,7 +61,7 @@ def _judged(read, options, connection, ansible_port):
 
 def _disagreements(sockets, reach, firewall):
     """Where firewalld's configuration and the kernel's ruleset answer differently."""
-    model = parse_firewall(firewall, "firewall")
+    model = parse_firewall(outside_view(firewall), "firewall")
     if not model["running"]:
         return []
     notes = []

@@ -208,3 +208,28 @@ def test_verify_counts_a_port_the_kernel_now_rejects_as_remediated():
     assert (
         "8080/tcp is still admitted from everyone: kernel: accept by ip filter" in failed[0]["note"]
     )
+
+
+def test_firewalld_with_docker_has_no_false_exposure():
+    """The docker zone (target ACCEPT, docker0 only) admits the host's own containers, no one
+    else: as the probes from the controller saw, nothing but SSH gets in by the input path."""
+    info = {
+        "default_zone": "public",
+        "zones": {
+            "public": {"interfaces": ["eth0", "eth1"], "sources": [], "ports": [],
+                       "services": ["ssh"], "rich_rules": [], "target": "default"},
+            "docker": {"interfaces": ["docker0"], "sources": [], "ports": [], "services": [],
+                       "rich_rules": [], "target": "ACCEPT"},
+        },
+    }  # fmt: skip
+    read = host_read("firewalld-docker", firewalld_info=info)
+    read["host"]["firewalld"]["services"] = {
+        "ssh": {"ports": ["22/tcp"], "includes": [], "all_ports": ["22/tcp"]}
+    }
+    plan = plan_of(read)
+    assert plan["findings"] == []
+    assert [f["name"] for f in plan["firewall"]["seen"] if f["state"] == "active"] == [
+        "firewalld",
+        "docker",
+    ]
+    assert not [n for n in plan["notes"] if "firewalld's configuration says" in n]
