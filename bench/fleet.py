@@ -343,14 +343,17 @@ def idle_rate(containers, seconds=5.0):
     return (host_cpu(containers) - before) / seconds
 
 
-def machine():
+def machine(load):
     from ansible.release import __version__
 
     ssh = subprocess.run(["ssh", "-V"], capture_output=True, text=True, check=False).stderr
-    return "%s, %d cores (load average %.1f), Linux %s, Python %s, ansible-core %s, %s" % (
+    text = (
+        "%s, %d cores (load average %.1f before the run), Linux %s, Python %s, ansible-core %s, %s"
+    )
+    return text % (
         time.strftime("%Y-%m-%d"),
         os.cpu_count(),
-        os.getloadavg()[1],
+        load,
         platform.release(),
         platform.python_version(),
         __version__,
@@ -377,6 +380,7 @@ def main():
         parser.error("--sizes, --containers and --repeat take positive numbers")
 
     signal.signal(signal.SIGTERM, terminated)  # clean up as on Ctrl-C
+    load = os.getloadavg()[0]  # before the bench adds its own
     tmp = tempfile.mkdtemp(prefix="pg-bench-fleet-")
     names = ["%s%d" % (PREFIX, i + 1) for i in range(opts.containers)]
     try:
@@ -415,7 +419,7 @@ def main():
             "%s. %d lab containers (%s), forks %d, SSH with pipelining and ControlPersist, one "
             "connection per host, opened and closed in each run. Medians of %d interleaved "
             "rounds. Idle containers use %.3f CPU s per second together (included in host CPU).\n"
-            % (machine(), len(containers), IMAGE, opts.forks, opts.repeat, idle)
+            % (machine(load), len(containers), IMAGE, opts.forks, opts.repeat, idle)
         )
         print(report(rows, trips, trips_size))
         print()
