@@ -13,7 +13,7 @@ export ANSIBLE_CONFIG := $(ROOT)/lab/ansible.cfg
 # Scenarios run by `make molecule`, in order; override with SCENARIOS="smoke ...".
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: setup packages images demo lab-down test lint unit render sanity build matrix molecule bench bench-baseline bench-ruleset clean
+.PHONY: setup packages images demo lab-down test lint unit render sanity build matrix molecule bench bench-baseline bench-ruleset bench-fleet clean
 
 # The virtualenv only: enough for lint, unit, sanity and build, without root.
 setup:
@@ -68,6 +68,11 @@ bench-baseline: setup
 # Ruleset benchmark (bench/ruleset.py): a 2,000-rule ruleset judged for 4,000 sockets.
 bench-ruleset: setup
 	@python bench/ruleset.py $(BENCH_ARGS)
+
+# Fleet benchmark (bench/fleet.py): the audit of 1, 10 and 40 SSH hosts on three lab containers,
+# against ping, ss and listening_facts; 10 to 20 minutes. BENCH_ARGS="--sizes 1 --repeat 1".
+bench-fleet: images
+	@python bench/fleet.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .cache tests/output portguard-hardening-*.tar.gz
