@@ -128,7 +128,8 @@ def _firewalld_ops(plan, backend, view, zone):
         "start": backend["start"],
         "open": plan["firewall_open"] if backend["start"] else [],
         "rules": rules,
-        "changes": bool(rules) or backend["start"] or backend["install"],
+        # firewalld is started or installed only for rules to write.
+        "changes": bool(rules),
     }
 
 
@@ -263,7 +264,7 @@ def build(read, options, connection=None, ansible_port=None, baseline=None, diff
     elif backend["name"] == "nftables":
         ops["nftables"] = _nftables_ops(result, ctx, host, ruleset)
     shown = exposure_diff(findings, _outlook(backend, ops))
-    firewall_changes = bool((ops["nftables"] or {}).get("changes"))
+    firewall_changes = any((ops[kind] or {}).get("changes") for kind in ("firewalld", "nftables"))
     plan = {
         "findings": findings,
         "allowed": result["allowed"],
