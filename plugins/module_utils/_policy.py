@@ -41,6 +41,7 @@ from ansible_collections.portguard.hardening.plugins.module_utils._sources impor
     canonical_source,
 )
 from ansible_collections.portguard.hardening.plugins.module_utils._unit_names import (
+    disable_problem,
     is_user_manager,
     unit_name_problem,
 )
@@ -1151,16 +1152,11 @@ def _refuse_to_stop(names):
     """PolicyError unless every name may go to systemctl.
 
     The findings only ever plan a disable of verified system units, so this never fires; it
-    stands between host data and ansible.builtin.systemd_service, which joins its arguments
-    into one string and splits it again (``x' 'sshd.service`` would become two units).
+    stands between host data and the host, where exposed_ports_units checks every name again.
     """
     problems = []
     for name in names:
-        problem = unit_name_problem(name)
-        if problem is None and (
-            is_user_manager(name) or not name.endswith((".service", ".socket"))
-        ):
-            problem = "is not a system service or socket unit"
+        problem = disable_problem(name)
         if problem:
             problems.append(f"plan.disable_units: refusing to stop {show(name)}: it {problem}")
     if problems:

@@ -76,6 +76,18 @@ def unit_name_problem(name):
     return None
 
 
+def disable_problem(name):
+    """Why ``name`` may not be stopped, disabled and masked, or None when it may.
+
+    unit_name_problem(), and only system .service and .socket units: never a user's own
+    service manager (``user@UID.service``), whose stop ends every process of that user.
+    """
+    problem = unit_name_problem(name)
+    if problem is None and (is_user_manager(name) or not name.endswith((".service", ".socket"))):
+        problem = "is not a system service or socket unit"
+    return problem
+
+
 def is_unit_name(name):
     """True when unit_name_problem() finds nothing: the name may reach systemctl."""
     return unit_name_problem(name) is None

@@ -63,6 +63,13 @@ class ModuleHost:
     def lexists(self, path):
         return os.path.lexists(self._path(path))
 
+    def readlink(self, path):
+        """The target of the symbolic link at path, or None when there is no link there."""
+        try:
+            return os.readlink(self._path(path))
+        except OSError:
+            return None
+
     def read(self, path):
         """FileState of the file at path, or None when there is none."""
         real = self._path(path)

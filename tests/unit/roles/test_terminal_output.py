@@ -87,7 +87,8 @@ def _play_tasks(path, *names):
 
 def _label_tasks():
     """A debug task per loop over host names in services.yml and firewalld.yml, with its
-    loop_control: the unit loops get the hostile names, the rich rules hostile zone names."""
+    loop_control: a loop over unit names would get the hostile names, the rich rules get hostile
+    zone names."""
     looped = [
         (task, "{{ hostile_units }}" if "{{ item }}" in json.dumps(task) else "{{ hostile_zones }}")
         for name in ("services.yml", "firewalld.yml")
@@ -95,7 +96,16 @@ def _label_tasks():
         # Loops whose items are names, passed whole to the module, or the rules of a zone.
         if "loop" in task and ("{{ item }}" in json.dumps(task) or "item.zone" in json.dumps(task))
     ]
-    assert len(looped) == 4  # the three unit loops and the rich rules
+    # The rich rules only: the units go to exposed_ports_units in one call, which returns data
+    # and prints nothing of the host (no loop, no label).
+    assert len(looped) == 1
+    assert looped[0][1] == "{{ hostile_zones }}"
+    (units_task,) = _load(os.path.join(ROLE_TASKS, "services.yml"))
+    assert "loop" not in units_task
+    assert units_task["portguard.hardening.exposed_ports_units"] == {
+        "units": "{{ __exposed_ports_ops.units }}",
+        "keep": "{{ exposed_ports_management_units }}",
+    }
     return [
         {
             "name": "label of: " + task["name"],
@@ -285,20 +295,20 @@ def test_no_raw_control_character_reaches_the_terminal(outputs, result_format):
     if not FAILURES_AS_TEXT:
         assert len(raw) == 1
         for shown in ("\\x1b]0;title\\x07x.service", "\\x9b2J.service", "\\u202eecivres.x"):
-            assert sum("(item=%s" % shown in line for line in lines) == 4
+            assert sum("(item=%s" % shown in line for line in lines) == 1
         return
     assert len(raw) == 2
     assert raw[1] == "[ERROR]: Task failed: Action failed: CONTROL no unit \x1b[2J.service"
     reported = "[ERROR]: Task failed: Action failed: 0 unreachable and 1 failed hosts, listed in "
     reported += "the reports: localhost (failed: "
     assert lines.count(reported + "CONTROL no unit \\x1b[2J.service)") == 1
-    # Every unit was printed, escaped: as a loop label, in the --diff, in the findings shown and
-    # in the failure message, raised by the role and again by the report play.
+    # Every unit was printed, escaped: as a zone in the rich rules' labels, in the --diff, in the
+    # findings shown and in the failure message, raised by the role and again by the report play.
     failures = [line for line in lines if line.startswith("[ERROR]: Task failed: Action failed: n")]
     failures += [line for line in lines if line.startswith(reported + "not remediated: ")]
     assert len(failures) == 2
     for shown in ("\\x1b]0;title\\x07x.service", "\\x9b2J.service", "\\u202eecivres.x"):
-        assert sum("(item=%s" % shown in line for line in lines) == 4
+        assert sum("(item=%s" % shown in line for line in lines) == 1
         assert sum(line.startswith("+tcp ") and shown in line for line in lines) == 1
         assert all("(still listening: %s)" % shown in line for line in failures)
         # The findings shown are a JSON or YAML result: wrapped, their backslashes maybe doubled.
