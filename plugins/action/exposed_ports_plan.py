@@ -99,6 +99,12 @@ class ActionModule(ActionBase):
             )
         except (PolicyError, RulesetError) as exc:
             raise AnsibleActionFail(f"{show(host)}: " + count_problems(exc.errors)) from None
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            # What the host returned is host data: whatever it makes fail, the host is named.
+            raise AnsibleActionFail(
+                f"{show(host)}: cannot plan from what the host returned: "
+                f"{type(exc).__name__}: {show(str(exc))}"
+            ) from exc
         plan["check_mode"] = bool(self._play_context.check_mode)
         shown = plan.pop("diff", None)
         if shown is not None:

@@ -25,6 +25,8 @@ from ansible_collections.portguard.hardening.plugins.module_utils._values import
 BACKENDS = ("auto", "firewalld", "nftables")
 FIELD = "exposed_ports_firewall_backend"
 OWN_TABLE = ("inet", "portguard")
+# Tables of firewalld (its nftables backend) and of the collection: not another firewall.
+OWN_TABLES = (OWN_TABLE, ("inet", "firewalld"), ("ip", "firewalld"), ("ip6", "firewalld"))
 # Services that load an admin's ruleset, by the name the report gives their firewall.
 SERVICES = (
     ("firewalld", "firewalld.service"),
@@ -54,6 +56,17 @@ def _ufw_active(host, ruleset):
     return bool(ufw.get("enabled")) and (unit_state(host, "ufw.service") == "active" or chains)
 
 
+def _filter_tables(ruleset):
+    """(family, table) of every table with a filter base chain on the input or forward hook."""
+    return sorted(
+        set(
+            (c.family, c.table)
+            for c in ruleset.chains.values()
+            if c.is_base and c.hook in ("input", "forward") and c.type in (None, "filter")
+        )
+    )
+
+
 def _input_tables(ruleset):
     """(family, table) of every table with a filter chain on the input hook."""
     if ruleset is None:
@@ -78,6 +91,11 @@ def seen(host, ruleset):
         else:
             why = f"{unit} is {state}"
         found.append({"name": name, "state": state, "why": why})
+    if not host.get("units"):
+        # Without the units nobody can say that no other firewall runs: never start one.
+        found.append(
+            {"name": "unknown", "state": "active", "why": "the host's units could not be read"}
+        )
     if ruleset is not None:
         chains = set(key[2] for key in ruleset.chains)
         if "DOCKER" in chains or "DOCKER-USER" in chains:
@@ -86,6 +104,20 @@ def seen(host, ruleset):
             found.append(
                 {"name": "portguard", "state": "active", "why": "table inet portguard is loaded"}
             )
+        # Filter chains nothing above accounts for (a script, another tool): someone filters.
+        if not any(f["state"] == "active" and f["name"] != "portguard" for f in found):
+            other = [
+                f"{f} {t}" for f, t in _filter_tables(ruleset)
+                if (f, t) not in OWN_TABLES and not t.endswith("(iptables-legacy)")
+            ]  # fmt: skip
+            if other:
+                found.append(
+                    {
+                        "name": "netfilter",
+                        "state": "active",
+                        "why": "tables filter traffic: " + ", ".join(other),
+                    }
+                )
         legacy = [t for f, t in _input_tables(ruleset) if t.endswith("(iptables-legacy)")]
         if legacy:
             found.append(

@@ -134,6 +134,73 @@ def unread_reach(why):
     }
 
 
+_FORWARDS = ("dnat", "redirect")
+_FORWARD_TARGETS = ("DNAT", "REDIRECT")
+
+
+def _ports_of(right):
+    """The port numbers a match's right-hand side names (a number, a set, a range)."""
+    if isinstance(right, bool):
+        return []
+    if isinstance(right, int):
+        return [right]
+    if isinstance(right, dict):
+        if "set" in right:
+            return [p for item in right["set"] for p in _ports_of(item)]
+        if "range" in right and len(right["range"]) == 2:
+            low, high = right["range"]
+            if isinstance(low, int) and isinstance(high, int) and 0 <= high - low < 65536:
+                return list(range(low, high + 1))
+    return []
+
+
+def forwarded_ports(ruleset):
+    """{(protocol, port): "table chain"} of the ports a rule forwards elsewhere (DNAT, redirect):
+    Docker's and podman's published ports. Their packets are rewritten before the input path,
+    so no input rule decides who reaches them."""
+    found = {}
+    for chain in ruleset.chains.values() if ruleset is not None else ():
+        for rule in chain.rules:
+            stmts = [e for e in rule.expr if isinstance(e, dict)]
+            forwards = any(
+                k in _FORWARDS
+                or (k == "xt" and isinstance(v, dict) and v.get("name") in _FORWARD_TARGETS)
+                for e in stmts
+                for k, v in e.items()
+            )
+            if not forwards:
+                continue
+            for stmt in stmts:
+                match = stmt.get("match")
+                left = match.get("left") if isinstance(match, dict) else None
+                payload = left.get("payload") if isinstance(left, dict) else None
+                if not isinstance(payload, dict) or payload.get("field") != "dport":
+                    continue
+                protocols = (
+                    [payload["protocol"]] if payload.get("protocol") in ("tcp", "udp")
+                    else ["tcp", "udp"]
+                )  # fmt: skip
+                for port in _ports_of(match.get("right")):
+                    for protocol in protocols:
+                        found.setdefault(
+                            (protocol, port), f"{chain.family} {chain.table} {chain.name}"
+                        )
+    return found
+
+
+def forwarded_reach(where):
+    why = (
+        f"kernel: a port forward (DNAT in {where}) rewrites its packets before the input path: "
+        "no input rule decides who reaches it"
+    )
+    return {
+        "exposure": "everyone",
+        "sources": [],
+        "via": [why],
+        "kernel": {"exposure": "unknown", "reason": why, "unknown": ["dnat"], "excluded": []},
+    }
+
+
 def kernel_reach(host, sockets):
     """({socket key: reach}, notes, ruleset or None) for the sockets of one host read.
 
@@ -153,7 +220,12 @@ def kernel_reach(host, sockets):
         reach = unread_reach(why)
         return {socket_key(s): reach for s in sockets}, notes + [why], ruleset
     answers = evaluate_sockets(ruleset, sockets, interfaces)
-    return {socket_key(s): policy_reach(a) for s, a in zip(sockets, answers)}, notes, ruleset
+    forwarded = forwarded_ports(ruleset)
+    reach = {}
+    for sock, answer in zip(sockets, answers):
+        where = forwarded.get((sock["protocol"], sock["port"]))
+        reach[socket_key(sock)] = forwarded_reach(where) if where else policy_reach(answer)
+    return reach, notes, ruleset
 
 
 def socket_key(sock):

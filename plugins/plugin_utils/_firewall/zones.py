@@ -72,5 +72,6 @@ def zones_for(view, ports, zone=""):
                 via, sources = zone_reach(model, protocol, port, family)
                 if (via or sources) and name not in names:
                     names.append(name)
-        found[(port, protocol)] = sorted(names) or ([default] if default else [])
+        # "" is firewalld's default zone, whatever its name (the zones could not be read).
+        found[(port, protocol)] = sorted(names) or [default or ""]
     return found

@@ -8,6 +8,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.portguard.hardening.plugins.module_utils._apply.nftables import (
+    RULES_PATH,
+)
+from ansible_collections.portguard.hardening.plugins.module_utils._apply.rules import (
+    validate as validate_rules,
+)
 from ansible_collections.portguard.hardening.plugins.module_utils._firewall_model import (
     exposure,
     parse_firewall,
@@ -22,6 +28,7 @@ from ansible_collections.portguard.hardening.plugins.module_utils._report import
     exposure_diff,
     rule_key,
 )
+from ansible_collections.portguard.hardening.plugins.module_utils._values import PolicyError
 from ansible_collections.portguard.hardening.plugins.plugin_utils._firewall import detect
 from ansible_collections.portguard.hardening.plugins.plugin_utils._firewall.kernel import (
     kernel_reach,
@@ -143,22 +150,28 @@ def _entry(port, protocol, action, sources, ids):
     }
 
 
-def _recorded(host):
-    """{(port, protocol): rule} the collection's table was last written with (its rules file)."""
+def _recorded(host, keep, notes):
+    """{(port, protocol): rule} the collection's table was last written with (its rules file).
+
+    Each is checked as the module checks its rules: one that is not a rule (a hand edit) or that
+    would close a port of the management connection now (sshd moved) is left out, with a note.
+    """
     found = {}
-    for rule in host.get("portguard_rules") or []:
-        if isinstance(rule, dict) and rule.get("action") in CLOSING:
-            try:
-                key = (int(rule["port"]), str(rule["protocol"]))
-                found[key] = _entry(
-                    key[0], key[1], rule["action"], rule.get("sources") or [], rule.get("ids") or []
-                )
-            except (KeyError, TypeError, ValueError):
-                continue
+    for index, rule in enumerate(host.get("portguard_rules") or []):
+        try:
+            (checked,), _warnings = validate_rules([rule], keep)
+        except (PolicyError, ValueError) as exc:
+            problems = "; ".join(getattr(exc, "errors", None) or [str(exc)])
+            notes.append(
+                f"{RULES_PATH}: recorded rule #{index + 1} is left out of the table: {problems}"
+            )
+            continue
+        key = (checked["port"], checked["protocol"])
+        found[key] = _entry(key[0], key[1], checked["action"], checked["sources"], checked["ids"])
     return found
 
 
-def _nftables_ops(result, ctx, host, ruleset):
+def _nftables_ops(result, ctx, host, ruleset, notes):
     """Every rule of table inet portguard after this run, and whether that changes the host.
 
     The table keeps what it holds (a port without a listener now stays closed for the day one
@@ -166,7 +179,8 @@ def _nftables_ops(result, ctx, host, ruleset):
     now keeps open.
     """
     plan = result["plan"]
-    recorded = _recorded(host)
+    keep = [dict(item) for item in ctx["management_ports"]]
+    recorded = _recorded(host, keep, notes)
     desired = dict(recorded)
     closing = set()
     for kind, action in (("firewall_block", "block"), ("firewall_restrict", "restrict")):
@@ -176,10 +190,21 @@ def _nftables_ops(result, ctx, host, ruleset):
             desired[key] = _entry(
                 key[0], key[1], action, entry.get("sources") or [], entry["rules"]
             )
+    new = set(closing)
     stays_open = set()
     for entry in result["compliant"]:
         key = (entry["port"], entry["protocol"])
         if entry.get("policy_action") in CLOSING:
+            # Closed now, by the table or by the admin's firewall: what the table holds for it
+            # follows the policy of today, not the one it was written with.
+            if key in recorded and key not in new:
+                desired[key] = _entry(
+                    key[0],
+                    key[1],
+                    entry["policy_action"],
+                    entry.get("policy_sources") or [],
+                    [entry["policy_rule"]],
+                )
             closing.add(key)
         elif entry.get("policy_action") is not None:
             stays_open.add(key)
@@ -192,8 +217,10 @@ def _nftables_ops(result, ctx, host, ruleset):
     loaded = ruleset is not None and ("inet", "portguard") in ruleset.tables
     return {
         "rules": [desired[k] for k in sorted(desired)],
-        "keep": [dict(item) for item in ctx["management_ports"]],
-        "changes": desired != recorded or (bool(desired) and not loaded),
+        "keep": keep,
+        # A port this run closes is exposed now: the table in the kernel lacks its rule, even
+        # when the rules file holds it.
+        "changes": bool(new) or desired != recorded or (bool(desired) and not loaded),
     }
 
 
@@ -262,7 +289,7 @@ def build(read, options, connection=None, ansible_port=None, baseline=None, diff
             result["plan"], backend, firewall, options.get("firewall_zone") or ""
         )
     elif backend["name"] == "nftables":
-        ops["nftables"] = _nftables_ops(result, ctx, host, ruleset)
+        ops["nftables"] = _nftables_ops(result, ctx, host, ruleset, notes)
     shown = exposure_diff(findings, _outlook(backend, ops))
     firewall_changes = any((ops[kind] or {}).get("changes") for kind in ("firewalld", "nftables"))
     plan = {

@@ -168,3 +168,47 @@ def test_docker_alone_keeps_firewalld_stopped():
 )  # fmt: skip
 def test_unit_state(state, expected):
     assert detect.unit_state({"units": {"x.service": state}}, "x.service") == expected
+
+
+def filtering(*tables):
+    """A ruleset with an input filter base chain in each (family, name) table."""
+    items = []
+    for handle, (family, name) in enumerate(tables, 1):
+        items.append({"table": {"family": family, "name": name, "handle": handle}})
+        items.append({"chain": {"family": family, "table": name, "name": "input", "handle": 1,
+                                "type": "filter", "hook": "input", "prio": 0,
+                                "policy": "drop"}})  # fmt: skip
+    return parse_ruleset({"nftables": items})
+
+
+def test_a_ruleset_no_service_accounts_for_keeps_firewalld_stopped():
+    """Rules a script or another tool loaded: firewalld would be a second firewall."""
+    h = host(firewalld=STOPPED)
+    found = detect.seen(h, filtering(("inet", "filter"), ("inet", "portguard")))
+    assert found[-1] == {
+        "name": "netfilter",
+        "state": "active",
+        "why": "tables filter traffic: inet filter",
+    }
+    chosen = detect.choose(h, found, "auto", True, True)
+    assert (chosen["name"], chosen["start"], chosen["install"]) == ("nftables", False, False)
+
+
+def test_firewalld_and_portguard_tables_are_not_another_firewall():
+    h = host(firewalld=STOPPED)
+    found = detect.seen(h, filtering(("inet", "firewalld"), ("inet", "portguard")))
+    assert [f["name"] for f in found if f["state"] == "active"] == ["portguard"]
+    assert detect.choose(h, found)["name"] == "firewalld"
+
+
+def test_units_that_could_not_be_read_never_start_firewalld():
+    h = host()
+    h["units"] = {}
+    found = detect.seen(h, None)
+    assert found == [
+        {"name": "unknown", "state": "active", "why": "the host's units could not be read"}
+    ]
+    chosen = detect.choose(h, found, "auto", True, True)
+    assert (chosen["name"], chosen["install"]) == ("nftables", False)
+    with pytest.raises(PolicyError):
+        detect.choose(h, found, "firewalld", True, True)

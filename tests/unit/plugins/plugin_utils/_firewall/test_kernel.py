@@ -112,3 +112,16 @@ def test_without_the_hosts_addresses_every_listener_counts_as_exposed():
     assert notes[-1] == why
     assert {r["exposure"] for r in reach.values()} == {"everyone"}
     assert reach[("tcp", "ipv4", "0.0.0.0", 111, None)]["via"] == [why]
+
+
+def test_a_published_container_port_is_exposed_whatever_the_input_path_says():
+    """Docker's DNAT of 9090 rewrites the packets before input: the probes reached 9090."""
+    read = host_read("docker")
+    reach, _notes, ruleset = kernel.kernel_reach(read["host"], read["listening_sockets"])
+    assert kernel.forwarded_ports(ruleset) == {("tcp", 9090): "ip nat DOCKER"}
+    published = [r for k, r in reach.items() if k[3] == 9090]
+    assert published and {r["exposure"] for r in published} == {"everyone"}
+    assert published[0]["via"] == [
+        "kernel: a port forward (DNAT in ip nat DOCKER) rewrites its packets before the input "
+        "path: no input rule decides who reaches it"
+    ]

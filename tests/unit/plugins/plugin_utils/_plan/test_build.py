@@ -212,7 +212,8 @@ def test_verify_counts_a_port_the_kernel_now_rejects_as_remediated():
 
 def test_firewalld_with_docker_has_no_false_exposure():
     """The docker zone (target ACCEPT, docker0 only) admits the host's own containers, no one
-    else: as the probes from the controller saw, nothing but SSH gets in by the input path."""
+    else: as the probes from the controller saw, nothing but SSH gets in by the input path, and
+    the port Docker publishes (9090) gets in by its port forward."""
     info = {
         "default_zone": "public",
         "zones": {
@@ -227,9 +228,63 @@ def test_firewalld_with_docker_has_no_false_exposure():
         "ssh": {"ports": ["22/tcp"], "includes": [], "all_ports": ["22/tcp"]}
     }
     plan = plan_of(read)
-    assert plan["findings"] == []
+    assert [(f["port"], f["family"], f["action"]) for f in plan["findings"]] == [
+        (9090, "ipv4", "report"),
+        (9090, "ipv6", "report"),
+    ]
+    assert "port forward (DNAT in ip nat DOCKER)" in plan["findings"][0]["exposed_via"][0]
     assert [f["name"] for f in plan["firewall"]["seen"] if f["state"] == "active"] == [
         "firewalld",
         "docker",
     ]
     assert not [n for n in plan["notes"] if "firewalld's configuration says" in n]
+
+
+def test_a_table_that_lost_a_rule_is_written_again():
+    """The rules file records 8080 but the loaded table lacks it: 8080 is exposed, so the module
+    runs again."""
+    read = with_own_table(host_read("ufw"), (9999, "tcp"))
+    read["host"]["portguard_rules"].append(BLOCK_8080)
+    plan = plan_of(read)
+    ops = plan["operations"]["nftables"]
+    assert ops["rules"] == [BLOCK_8080, dict(BLOCK_8080, port=9999)]
+    assert ops["changes"] is True
+
+
+def test_the_table_follows_todays_policy_for_a_port_it_closes():
+    read = with_own_table(host_read("ufw"), (8080, "tcp"))
+    rules = [{"id": "admins", "match": {"ports": [8080]}, "action": "restrict",
+              "sources": ["198.51.100.0/24"]}]  # fmt: skip
+    plan = plan_of(read, rules=rules)
+    assert plan["operations"]["nftables"]["rules"] == [
+        {"port": 8080, "protocol": "tcp", "action": "restrict", "sources": ["198.51.100.0/24"],
+         "ids": ["admins"]}
+    ]  # fmt: skip
+    assert plan["operations"]["nftables"]["changes"] is True
+
+
+def test_recorded_rules_that_would_close_the_management_port_are_left_out():
+    read = with_own_table(host_read("ufw"), (8080, "tcp"))
+    read["host"]["portguard_rules"].append(dict(BLOCK_8080, port=22))
+    read["host"]["portguard_rules"].append({"port": 70000, "protocol": "tcp", "action": "block"})
+    plan = plan_of(read)
+    assert plan["operations"]["nftables"]["rules"] == [BLOCK_8080]
+    left_out = [n for n in plan["notes"] if n.startswith("/etc/portguard/nftables.nft: recorded")]
+    assert len(left_out) == 2
+    assert "refusing to close 22/tcp" in left_out[0]
+    assert "70000" in left_out[1]
+
+
+def test_firewalld_whose_zones_could_not_be_read_writes_to_its_default_zone():
+    read = host_read("ufw", units={"firewalld.service": {"load_state": "loaded",
+                                                          "active_state": "active"}})  # fmt: skip
+    read["host"]["firewalld"] = {"default_zone": None, "info": None, "services": None,
+                                 "error": "no D-Bus"}  # fmt: skip
+    plan = plan_of(read)
+    assert plan["firewall"]["backend"]["name"] == "firewalld"
+    rules = plan["operations"]["firewalld"]["rules"]
+    assert rules and {r["zone"] for r in rules} == {""}
+    assert plan["operations"]["firewalld"]["changes"] is True
+    assert any(
+        n.startswith("firewalld runs but its zones could not be read") for n in plan["notes"]
+    )
