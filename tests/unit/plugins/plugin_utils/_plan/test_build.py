@@ -237,7 +237,12 @@ def test_firewalld_with_docker_has_no_false_exposure():
         "firewalld",
         "docker",
     ]
-    assert not [n for n in plan["notes"] if "firewalld's configuration says" in n]
+    # The one disagreement is true: firewalld's zones close 9090, Docker's forward opens it.
+    disagree = [n for n in plan["notes"] if "firewalld's configuration says" in n]
+    assert [n.split(": firewalld")[0] for n in disagree] == [
+        "9090/tcp on 0.0.0.0",
+        "9090/tcp on ::",
+    ]
 
 
 def test_a_table_that_lost_a_rule_is_written_again():
