@@ -42,7 +42,7 @@ from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.model
     paused_gc,
 )
 from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.text import rule_text
-from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.walk import Kind, Walk
+from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.walk import Kind, Sweep
 
 EXPOSURES = ("nobody", "some", "unknown", "everyone")  # in rising order of exposure
 MAX_REASONS = 6
@@ -105,23 +105,14 @@ def _check_socket(sock, where):
     return address
 
 
-_ADDRESSES = {}
-
-
 def _address(text):
-    """The ipaddress object of a socket's address, or None; cached, sockets share few."""
+    """The ipaddress object of a socket's address, or None."""
     if not isinstance(text, str):
         return None
-    found = _ADDRESSES.get(text)
-    if found is None:
-        try:
-            found = ipaddress.ip_address(text)
-        except ValueError:
-            return None
-        if len(_ADDRESSES) > 65536:
-            _ADDRESSES.clear()
-        _ADDRESSES[text] = found
-    return found
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
 
 
 def _where(chain, rule):
@@ -141,7 +132,8 @@ def _where(chain, rule):
 
 
 def _decision(cache, verdict, chain, rule, family):
-    """A read-only entry of an answer's ``rules``; answers share them."""
+    """A read-only entry of an answer's ``rules``; answers share them.  The rule's text is
+    made once per rule (cache[id(rule)], the rule kept with it)."""
     key = (verdict, chain, rule, family)
     found = cache.get(key)
     if found is not None:
@@ -149,7 +141,13 @@ def _decision(cache, verdict, chain, rule, family):
     entry = cache[key] = _where(chain, rule)
     entry["family"] = family
     entry["verdict"] = verdict
-    entry["text"] = verdict if rule is None else rule_text(rule.rule)
+    if rule is None:
+        entry["text"] = verdict
+    else:
+        text = cache.get(id(rule.rule))
+        if text is None:
+            text = cache[id(rule.rule)] = (rule.rule, rule_text(rule.rule))
+        entry["text"] = text[1]
     return entry
 
 
@@ -162,6 +160,17 @@ def _reason_text(entry):
     return f"{entry['verdict']} by {place} {at}: {entry['text']}"
 
 
+class _Context:
+    """What one family's packets to a socket meet, but for the port: the Kind, and one
+    interface and destination address per class of them that no rule tells apart.  Contexts
+    that no rule tells apart share ``answers``, the family answer per port class."""
+
+    __slots__ = ("kind", "key", "iifs", "dests", "answers")
+
+    def __init__(self, kind, key, iifs, dests, answers):
+        self.kind, self.key, self.iifs, self.dests, self.answers = kind, key, iifs, dests, answers
+
+
 class Evaluator:
     """Answers for sockets against one parsed ruleset and the host's interfaces.
 
@@ -169,7 +178,10 @@ class Evaluator:
     Packets from another host come in by any of them but ``lo`` and those ``inside`` names
     (by default the bridges of the host's own containers and virtual machines); the
     addresses of all of them can be a packet's destination.  Results are cached: ask for
-    many sockets at once.
+    many sockets at once.  Sockets alike but for the port (same protocol, family, address,
+    interface) share one plan, and ports of one class one answer: each answer is built once
+    and the very same object, parts and all, is every such socket's answer.  Treat answers
+    as read-only (copy one to change it).
     """
 
     def __init__(self, ruleset, interfaces, inside=GUEST_BRIDGES):
@@ -177,16 +189,24 @@ class Evaluator:
         self.ruleset = ruleset
         self.outside_ifaces, self.addresses = _check_interfaces(interfaces, inside)
         self.kinds = {}
+        self.compiled = {"ipv4": {}, "ipv6": {}}  # per family: rules compiled once for both
+        self.contexts = {}
+        self.plans = {}  # socket shape -> ((family, fixed answer or None, context), ...)
         self.runs = {}
         self.answers = {}
         self.signatures = {}
         self.decisions = {}
+        self.reasons = {}  # id(decision entry) -> its line of a reason
+        self.reaches = {}  # (family, id(reach)) -> (reach, exposure, sources, excluded)
         self.judged = {}
+        self.fixed = {}
+        self.combined = {}
 
     def _kind(self, family, protocol):
         kind = self.kinds.get((family, protocol))
         if kind is None:
-            kind = self.kinds[(family, protocol)] = Kind(self.ruleset, family, protocol)
+            kind = Kind(self.ruleset, family, protocol, self.compiled[family])
+            self.kinds[(family, protocol)] = kind
         return kind
 
     def _classes(self, kind, what, values):
@@ -204,61 +224,64 @@ class Evaluator:
             self.signatures[key] = found
         return found
 
+    def _context(self, family, protocol, daddrs, interfaces):
+        key = (family, protocol, daddrs, interfaces)
+        found = self.contexts.get(key)
+        if found is None:
+            kind = self._kind(family, protocol)
+            iifs = self._classes(kind, "iif", interfaces or self.outside_ifaces)
+            dests = self._classes(kind, "daddr", daddrs)
+            same = (family, protocol, tuple(iifs), tuple(dests))
+            answers = self.answers.setdefault(same, {})
+            found = self.contexts[key] = _Context(kind, same, iifs, dests, answers)
+        return found
+
     def _sweep(self, kind, iif, daddr, key):
-        """Per port class: (may reach, sure reach, events, unknown) for one context."""
+        """The Sweep of one context, walked once."""
         found = self.runs.get(key)
-        if found is not None:
-            return found
-        outside = iv.outside(kind.family)
-        every = range(kind.classes)
-        results = {}
-        sports = kind.sport_values()
-        for sport in sports:
-            # Other source ports matter only where a rule tests them.
-            everywhere = sport == sports[0] or kind.sensitive is None
-            classes = every if everywhere else kind.sensitive
-            if not classes:
-                continue
-            ctx = (iif, daddr, sport, None)
-            may = Walk(kind, ctx, True)
-            reach = may.hook(classes, outside)
-            doubtful = set()
-            for _name, _place, where in may.unknown:
-                doubtful |= where
-            sure = Walk(kind, ctx, False).hook(doubtful, outside) if doubtful else []
-            _collect(results, reach, sure, doubtful, may.events, may.unknown)
-        self.runs[key] = results
-        return results
+        if found is None:
+            found = self.runs[key] = Sweep(kind, iif, daddr)
+        return found
 
     def family_answer(self, family, protocol, port, daddrs, interfaces=None):
         """The answer for one client family, given the destination addresses it can use and
         the interfaces it can come in by (all but lo unless given)."""
         if not daddrs:
-            why = f"no {family} address on an interface other than lo"
-            return _answer("nobody", family, iv.EMPTY, [], [], why)
-        kind = self._kind(family, protocol)
-        pclass = kind.port_class(port)
-        iifs = self._classes(kind, "iif", interfaces or self.outside_ifaces)
-        dests = self._classes(kind, "daddr", daddrs)
-        key = (family, protocol, pclass, tuple(iifs), tuple(dests))
-        answer = self.answers.get(key)
-        if answer is not None:
-            return answer
+            return self._fixed(family, f"no {family} address on an interface other than lo")
+        return self._answer_at(self._context(family, protocol, daddrs, interfaces), port)
+
+    def _answer_at(self, context, port):
+        pclass = context.kind.port_class(port)
+        answer = context.answers.get(pclass)
+        if answer is None:
+            answer = context.answers[pclass] = self._compute(context, pclass)
+        return answer
+
+    def _compute(self, context, pclass):
+        kind = context.kind
+        family, protocol = context.key[:2]
         reach = sure = iv.EMPTY
         events, unknown = [], []
-        for isig, iif in iifs.items():
-            for dsig, daddr in dests.items():
+        for isig, iif in context.iifs.items():
+            for dsig, daddr in context.dests.items():
                 found = self._sweep(kind, iif, daddr, (family, protocol, isig, dsig)).get(pclass)
                 if found is None:
                     continue
                 reach, sure = iv.union(reach, found[0]), iv.union(sure, found[1])
                 events.extend(found[2])
                 unknown.extend(found[3])
-        answer = self.answers[key] = self._judge(family, reach, sure, events, unknown)
-        return answer
+        return self._judge(family, reach, sure, events, unknown)
+
+    def _fixed(self, family, reason):
+        """A "nobody" answer that needs no walk (loopback, no address of the family)."""
+        found = self.fixed.get((family, reason))
+        if found is None:
+            found = self.fixed[(family, reason)] = _answer("nobody", family, iv.EMPTY, [], [],
+                                                           reason)  # fmt: skip
+        return found
 
     def _judge(self, family, reach, sure, events, unknown):
-        if reach != sure:
+        if reach is not sure and reach != sure:
             names = []
             for name, _place in unknown:
                 if name not in names:
@@ -270,13 +293,14 @@ class Evaluator:
             ]
             where = _unique(where)[:MAX_REASONS]
             text = "not modelled: " + "; ".join(names)
-            return _answer("unknown", family, reach, where, names, text)
+            return self._answer("unknown", family, reach, where, names, text)
         # Port classes that met the same rules with the same sources share one answer.
-        key = (family, reach, tuple((v, id(c), id(r), id(src)) for v, c, r, src in events))
+        key = (family, id(reach), tuple([event[0] for event in events]))
         found = self.judged.get(key)
         if found is None:
-            # Holding the events keeps the objects whose ids make the key alive and unique.
-            found = self.judged[key] = (self._decide(family, reach, events), events)
+            # Holding reach and the events keeps the objects whose ids make the key alive.
+            found = (self._decide(family, reach, [event[1] for event in events]), reach, events)
+            self.judged[key] = found
         return found[0]
 
     def _decide(self, family, reach, events):
@@ -294,32 +318,99 @@ class Evaluator:
                     seen.add(key)
                     decided.append(entry)
         decided = decided[:MAX_REASONS]
-        text = "; ".join(_reason_text(e) for e in decided)
+        text = "; ".join(self._reason(e) for e in decided)
         if not decided:
             text = f"no {family} filter chain on the input hook"
-        return _answer(None, family, reach, decided, [], text)
+        return self._answer(None, family, reach, decided, [], text)
+
+    def _reason(self, entry):
+        found = self.reasons.get(id(entry))  # entries live as long as self.decisions
+        if found is None:
+            found = self.reasons[id(entry)] = _reason_text(entry)
+        return found
+
+    def _answer(self, exposure, family, reach, rules, unknown, reason):
+        """_answer(), with the networks of each distinct reach worked out once and shared."""
+        found = self.reaches.get((family, id(reach)))
+        if found is None:
+            parts = _answer(None, family, reach, [], [], "")
+            found = (reach, parts["exposure"], parts["sources"], parts["excluded"])
+            self.reaches[(family, id(reach))] = found
+        answer = {
+            "exposure": exposure or found[1],
+            "sources": found[2],
+            "excluded": found[3],
+            "unknown": list(unknown),
+            "rules": rules,
+            "reason": reason,
+        }
+        if exposure == "unknown":
+            answer["at_most"] = found[1]
+        return answer
 
     def exposure(self, sock, where="socket"):
         """The answer for one socket (the shape listening_facts reports)."""
         with paused_gc():
             return self._exposure(sock, where)
 
-    def _exposure(self, sock, where):
+    def _exposure(self, sock, where, index=None):
+        try:
+            shape = (
+                sock.get("protocol"),
+                sock.get("family"),
+                sock.get("address"),
+                sock.get("interface"),
+                sock.get("v6only") is False,
+            )
+            plan = self.plans.get(shape)
+            port = sock.get("port")
+        except (AttributeError, TypeError):  # not a mapping, or values that are not keys
+            shape = plan = port = None
+        if plan is None or port.__class__ is not int or not 0 <= port <= 65535:
+            plan = self._plan(sock, where if index is None else f"{where}[{index}]", shape)
+            port = sock["port"]
+        if len(plan) == 1:
+            family, answer, context = plan[0]
+            if answer is None:
+                answer = self._answer_at(context, port)
+            found = self.combined.get(id(answer))
+            if found is None:
+                found = self.combined[id(answer)] = (dict(answer, families={family: answer}),
+                                                     answer)  # fmt: skip
+            return found[0]
+        answers = {
+            family: self._answer_at(context, port) if answer is None else answer
+            for family, answer, context in plan
+        }
+        key = tuple(id(a) for a in answers.values())
+        found = self.combined.get(key)
+        if found is None:
+            found = self.combined[key] = (_combine(answers), answers)
+        return found[0]
+
+    def _plan(self, sock, where, shape):
+        """How to answer sockets of this shape, checked (RulesetError names what is wrong)."""
         address = _check_socket(sock, where)
         device = sock.get("interface")  # SO_BINDTODEVICE: only packets that came in by it
-        answers = {}
+        plan = []
         for family in client_families(sock):
             if address.is_loopback or _mapped_loopback(address) or device == "lo":
                 why = "bound to the loopback interface" if device == "lo" else None
-                answers[family] = _answer(
-                    "nobody", family, iv.EMPTY, [], [], why or "bound to a loopback address"
-                )
+                plan.append((family, self._fixed(family, why or "bound to a loopback address"),
+                             None))  # fmt: skip
                 continue
             daddrs = self._destinations(family, address)
-            answers[family] = self.family_answer(
-                family, sock["protocol"], sock["port"], daddrs, (device,) if device else None
-            )
-        return _combine(answers)
+            if not daddrs:
+                why = f"no {family} address on an interface other than lo"
+                plan.append((family, self._fixed(family, why), None))
+                continue
+            interfaces = (device,) if device else None
+            plan.append((family, None, self._context(family, sock["protocol"], daddrs,
+                                                     interfaces)))  # fmt: skip
+        plan = tuple(plan)
+        if shape is not None:
+            self.plans[shape] = plan
+        return plan
 
     def _destinations(self, family, address):
         if address.version == 6 and address.ipv4_mapped is not None:
@@ -380,33 +471,6 @@ def _combine(answers):
     return combined
 
 
-def _collect(results, reach, sure, doubtful, events, unknown):
-    """Spread a walk's groups and events over the port classes they hold."""
-
-    def slot(port_class):
-        found = results.get(port_class)
-        if found is None:
-            found = results[port_class] = [iv.EMPTY, iv.EMPTY, [], []]
-        return found
-
-    for classes, flow in reach:
-        for port_class in classes:
-            entry = slot(port_class)
-            entry[0] = iv.union(entry[0], flow)
-            if port_class not in doubtful:
-                entry[1] = iv.union(entry[1], flow)
-    for classes, flow in sure:
-        for port_class in classes:
-            entry = slot(port_class)
-            entry[1] = iv.union(entry[1], flow)
-    for verdict, chain, rule, classes, sources in events:
-        for port_class in classes:
-            slot(port_class)[2].append((verdict, chain, rule, sources))
-    for name, place, classes in unknown:
-        for port_class in classes:
-            slot(port_class)[3].append((name, place))
-
-
 def _unique(entries):
     out = []
     for entry in entries:
@@ -417,14 +481,18 @@ def _unique(entries):
 
 def evaluate_sockets(ruleset, sockets, interfaces, inside=GUEST_BRIDGES):
     """The answer for each socket, in order; RulesetError names every malformed one."""
-    evaluator = Evaluator(ruleset, interfaces, inside)
     errors, answers = [], []
     with paused_gc():
+        exposure = Evaluator(ruleset, interfaces, inside)._exposure
         for index, sock in enumerate(sockets):
             try:
-                answers.append(evaluator._exposure(sock, f"sockets[{index}]"))
+                answers.append(exposure(sock, "sockets", index))
             except RulesetError as exc:
                 errors.extend(exc.errors)
+        # The evaluator's walks and caches go now, before the collector is back: it would
+        # otherwise look through all of them once, for nothing (nothing here forms cycles).
+        del exposure
+        iv.forget()
     if errors:
         raise RulesetError(errors)
     return answers

@@ -26,30 +26,87 @@ from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset impor
 from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.compile import (
     DPORT,
     IIF,
+    compile_named,
     compile_rule,
+    other_protocol,
+    protocols_named,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.quick import (
+    quick_compile,
 )
 
 CHAIN_FAMILIES = {"ipv4": ("ip", "inet"), "ipv6": ("ip6", "inet")}
+_NARROW = 16  # a rule wanting more port classes wakes every waiting group
+_FEW = 8  # groups of at most this many port classes wait for the rules that want them
+
+
+def _KEY(item):
+    return item[0]
+
+
 MAX_DEPTH = 16  # the kernel's jump stack
 
 
 class Chain:
-    """One chain compiled for a family and protocol."""
+    """One chain compiled for a family and protocol: its rules that can decide, and for each
+    the frozenset of port classes it can match (None: every class).  ``uses`` maps a port
+    class to the positions of the rules that want it among few classes; ``broad[i]`` is the
+    first position from i on of a rule that wants many (or every) class."""
 
-    __slots__ = ("chain", "rules")
+    __slots__ = ("chain", "rules", "classes", "uses", "broad")
 
     def __init__(self, chain, rules):
         self.chain = chain
         self.rules = rules
+        self.classes = ()
+        self.uses = {}
+        self.broad = ()
+
+    def index(self, classes):
+        self.classes = classes
+        uses, broad = {}, [len(classes)] * (len(classes) + 1)
+        for position in range(len(classes) - 1, -1, -1):
+            wanted = classes[position]
+            if wanted is None or len(wanted) > _NARROW:
+                broad[position] = position
+                continue
+            broad[position] = broad[position + 1]
+        for position, wanted in enumerate(classes):
+            if wanted is not None and len(wanted) <= _NARROW:
+                for port_class in wanted:
+                    found = uses.get(port_class)
+                    if found is None:
+                        uses[port_class] = [position]
+                    else:
+                        found.append(position)
+        self.uses, self.broad = uses, broad
+
+    def wake(self, classes, after):
+        """The first position after ``after`` of a rule that may touch these classes."""
+        first = self.broad[after + 1]
+        uses = self.uses
+        for port_class in classes:
+            found = uses.get(port_class)
+            if found is not None:
+                at = bisect.bisect_right(found, after)
+                if at < len(found) and found[at] < first:
+                    first = found[at]
+        return first
 
 
 class Kind:
-    """Everything compiled for one family and protocol: chains and what their rules test."""
+    """Everything compiled for one family and protocol: chains and what their rules test.
 
-    def __init__(self, ruleset, family, protocol):
+    Only chains the input hook reaches are compiled: its base chains and, from them, the
+    targets of jumps, gotos and verdict maps.  ``shared`` holds rules already compiled for
+    this family by another protocol's Kind, by id; a rule whose meaning does not depend on
+    the protocol is compiled once and its Compiled shared."""
+
+    def __init__(self, ruleset, family, protocol, shared=None):
         self.family = family
         self.protocol = protocol
         self.ruleset = ruleset
+        self.shared = {} if shared is None else shared
         self.chains = {}
         self.iif_patterns = set()
         self.daddr_ranges = []
@@ -73,9 +130,11 @@ class Kind:
             self.iif_patterns.update(chain.devices)
         self.port_bounds = sorted(p for p in points if p <= 65535)
         self.classes = len(self.port_bounds)
+        self._bound_index = {p: i for i, p in enumerate(self.port_bounds)}
+        sets = {}  # one frozenset per distinct port ranges
         for chain in self.chains.values():
-            for rule in chain.rules if chain else ():
-                rule.classes = self._class_set(rule.ports)
+            if chain:
+                chain.index([self._class_set(rule.ports, sets) for rule in chain.rules])
         self.sensitive = self._sport_sensitive()
 
     def chain(self, key):
@@ -86,19 +145,46 @@ class Kind:
         if chain is None:
             return None
         rules, targets = [], []
+        shared, family, protocol, points = self.shared, self.family, self.protocol, self._points
         for rule in chain.rules:
-            compiled, env = compile_rule(rule, self.ruleset, self.family, self.protocol)
+            # (rule, protocols named, compiled, env, the protocol they hold for: None for
+            # every protocol the rule does not exclude by naming another's header)
+            found = shared.get(id(rule))
+            if found is None or found[0] is not rule:
+                quick = quick_compile(rule, family)
+                if quick is not None:
+                    found = (rule,) + quick + (None,)
+                else:
+                    named = protocols_named(rule.expr)
+                    found = (rule, named, None, None, "")
+                    if not other_protocol(named, protocol):
+                        compiled, env = compile_named(rule, self.ruleset, family, protocol, named)
+                        found = (rule, named, compiled, env, protocol if env.by_protocol else None)
+                shared[id(rule)] = found  # the rule keeps its id unique
+            named = found[1]
+            if named and (len(named) > 1 or protocol not in named):
+                continue  # a match on another protocol's header
+            if found[4] is None or found[4] == protocol:
+                compiled, env = found[2], found[3]
+            else:
+                compiled, env = compile_named(rule, self.ruleset, family, protocol, named)
             if compiled is None or compiled.verdict is None:
                 continue  # never matches this packet, or only counts and logs
             rules.append(compiled)
-            compiled.per_port = bool(env.dport_ranges)
-            self.iif_patterns.update(env.iif_patterns)
-            self.daddr_ranges.extend(env.daddr_ranges)
-            self.sport_uses.extend((compiled.ports, r) for r in env.sport_ranges)
-            for ranges in [compiled.ports or ()] + env.dport_ranges:
+            if env.iif_patterns:
+                self.iif_patterns.update(env.iif_patterns)
+            if env.daddr_ranges:
+                self.daddr_ranges.extend(env.daddr_ranges)
+            if env.sport_ranges:
+                self.sport_uses.extend((compiled.ports, r) for r in env.sport_ranges)
+            for low, high in compiled.ports or ():
+                points.add(low)
+                points.add(high + 1)
+            for ranges in env.dport_ranges:
                 for low, high in ranges:
-                    self._points.update((low, high + 1))
-            targets.extend(env.targets)
+                    points.update((low, high + 1))
+            if env.targets:
+                targets.extend(env.targets)
         compiled_chain = self.chains[key] = Chain(chain, rules)
         for target in targets:
             self.chain(target)
@@ -113,15 +199,33 @@ class Kind:
                 return True
         return False
 
-    def _class_set(self, ports):
+    def _class_set(self, ports, sets=None):
         if ports is None:
             return None
-        found = set()
+        index, bounds = self._bound_index, self.port_bounds
+        if len(ports) == 1:  # most rules: one port or range, whose bounds are class bounds
+            low, high = ports[0]
+            first = index.get(low)
+            last = index.get(high + 1, len(bounds) if high >= 65535 else None)
+            if first is not None and last is not None:
+                return frozenset(range(first, last))
+        if sets is not None:
+            found = sets.get(ports)
+            if found is not None:
+                return found
+        classes = set()
         for low, high in ports:
-            first = bisect.bisect_right(self.port_bounds, low) - 1
-            last = bisect.bisect_right(self.port_bounds, high) - 1
-            found.update(range(first, last + 1))
-        return frozenset(found)
+            # Every bound of a compiled range is a class bound; bisect for what is not.
+            first = index.get(low)
+            if first is None:
+                first = bisect.bisect_right(bounds, low) - 1
+            last = index.get(high + 1)
+            last = bisect.bisect_right(bounds, high) - 1 if last is None else last - 1
+            classes.update(range(first, last + 1))
+        classes = frozenset(classes)
+        if sets is not None:
+            sets[ports] = classes
+        return classes
 
     def _sport_sensitive(self):
         """The port classes whose rules test the source port, or None for all of them."""
@@ -178,26 +282,74 @@ class Walk:
         return groups
 
     def walk(self, chain, groups, depth):
-        """(accepted, returned) groups of a chain entered by the given groups."""
+        """(accepted, returned) groups of a chain entered by the given groups.
+
+        Rule by rule, each rule meets the groups in flight in their order (which orders the
+        events): a group the rule's ports miss goes on as it is, one they touch is split,
+        and what the rule leaves of it follows it.  Each group carries its place in that
+        order as a key (a group's leftovers of rule i follow it as key + (-i, n)), so that a
+        group of few classes can wait, out of the way, for the next rule that wants one of
+        them (a long chain of port rules leaves many such groups behind)."""
         accepted, returned = [], []
-        for rule in chain.rules:
-            if not groups:
-                break
-            kept = []
-            wanted = rule.classes
-            for group in groups:
+        rules, wanted_by, count = chain.rules, chain.classes, len(chain.rules)
+        live = []  # (key, group) met by every rule: groups of many classes
+        waiting = {}  # position -> [(key, group)] for the rule that may touch them
+        done = []  # (key, group) no rule of the chain touches any more
+        for number, group in enumerate(groups):
+            self._place(chain, (number,), group, -1, live, waiting, done)
+        for position in range(count):
+            batch = waiting.pop(position, None)
+            if batch is None:
+                if not live:
+                    if not waiting:
+                        break
+                    continue
+                batch, live = live, []
+            else:
+                batch += live
+                live = []
+                batch.sort(key=_KEY)
+            rule, wanted = rules[position], wanted_by[position]
+            for key, group in batch:
+                out = []
                 if wanted is not None and wanted.isdisjoint(group[0]):
-                    kept.append(group)
-                    continue
-                hit = self._split(group, wanted)
-                if hit is None:
-                    kept.append(group)
-                    continue
-                if group[0]:
-                    kept.append(group)
-                self._rule(chain, rule, hit, accepted, returned, kept, depth)
-            groups = kept
-        return accepted, returned + groups
+                    out.append(group)
+                else:
+                    hit = self._split(group, wanted)
+                    if hit is None:
+                        out.append(group)
+                    else:
+                        if group[0]:
+                            out.append(group)
+                        self._rule(chain, rule, hit, accepted, returned, out, depth)
+                step = 0
+                for item in out:
+                    if item is group:
+                        self._place(chain, key, item, position, live, waiting, done)
+                    else:
+                        self._place(chain, key + (-position, step), item, position, live,
+                                    waiting, done)  # fmt: skip
+                        step += 1
+        done += live
+        for batch in waiting.values():
+            done += batch
+        done.sort(key=_KEY)
+        return accepted, returned + [group for _key, group in done]
+
+    @staticmethod
+    def _place(chain, key, group, position, live, waiting, done):
+        if len(group[0]) > _FEW:
+            live.append((key, group))
+            return
+        wake = chain.wake(group[0], position)
+        if wake >= len(chain.rules):
+            done.append((key, group))
+        else:
+            found = waiting.get(wake)
+            if found is None:
+                waiting[wake] = [(key, group)]
+            else:
+                found.append((key, group))
 
     @staticmethod
     def _split(group, wanted):
@@ -206,10 +358,7 @@ class Walk:
         if wanted is None:
             group[0] = set()
             return [classes, group[1]]
-        if len(wanted) < len(classes):
-            hit = {c for c in wanted if c in classes}
-        else:
-            hit = {c for c in classes if c in wanted}
+        hit = classes & wanted  # a set, as classes is
         if not hit:
             return None
         classes -= hit
@@ -293,3 +442,67 @@ class Walk:
             self.unknown.append((verdict[1], (chain, rule), frozenset(group[0])))
             if self.may:
                 accepted.append(group)
+
+
+class Sweep:
+    """The walks of the input hook for one interface and destination address: over every port
+    class with the first source port, and with each other class of source ports over the
+    classes whose rules test it; what they found spread over the port classes."""
+
+    def __init__(self, kind, iif, daddr):
+        outside = iv.outside(kind.family)
+        every = range(kind.classes)
+        self.results = {}
+        sports = kind.sport_values()
+        for sport in sports:
+            # Other source ports matter only where a rule tests them.
+            everywhere = sport == sports[0] or kind.sensitive is None
+            classes = every if everywhere else kind.sensitive
+            if not classes:
+                continue
+            ctx = (iif, daddr, sport, None)
+            may = Walk(kind, ctx, True)
+            reach = may.hook(classes, outside)
+            doubtful = set()
+            for _name, _place, where in may.unknown:
+                doubtful |= where
+            sure = Walk(kind, ctx, False).hook(doubtful, outside) if doubtful else []
+            self._collect(reach, sure, doubtful, may.events, may.unknown)
+
+    def get(self, port_class):
+        """[may reach, sure reach, [(key, event)], [(name, place)]] for one port class, None
+        if no walk held it.  An event is (verdict, chain, rule, sources), and its key
+        (verdict, id(chain), id(rule), id(sources)) tells events apart cheaply."""
+        return self.results.get(port_class)
+
+    def _collect(self, reach, sure, doubtful, events, unknown):
+        """Spread a walk's groups and events over the port classes they hold."""
+        results = self.results
+        get = results.get
+        for classes, flow in reach:
+            for port_class in classes:
+                entry = get(port_class)
+                if entry is None:
+                    entry = results[port_class] = [iv.EMPTY, iv.EMPTY, [], []]
+                entry[0] = iv.union(entry[0], flow)
+                if port_class not in doubtful:
+                    entry[1] = iv.union(entry[1], flow)
+        for classes, flow in sure:
+            for port_class in classes:
+                entry = get(port_class)
+                if entry is None:
+                    entry = results[port_class] = [iv.EMPTY, iv.EMPTY, [], []]
+                entry[1] = iv.union(entry[1], flow)
+        for verdict, chain, rule, classes, sources in events:
+            item = ((verdict, id(chain), id(rule), id(sources)), (verdict, chain, rule, sources))
+            for port_class in classes:
+                entry = get(port_class)
+                if entry is None:
+                    entry = results[port_class] = [iv.EMPTY, iv.EMPTY, [], []]
+                entry[2].append(item)
+        for name, place, classes in unknown:
+            for port_class in classes:
+                entry = get(port_class)
+                if entry is None:
+                    entry = results[port_class] = [iv.EMPTY, iv.EMPTY, [], []]
+                entry[3].append((name, place))
