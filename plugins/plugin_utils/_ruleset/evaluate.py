@@ -27,7 +27,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+from bisect import bisect_right
 from collections.abc import Mapping
+from operator import itemgetter
 
 from ansible_collections.portguard.hardening.plugins.module_utils._firewall_model import (
     _client_families as client_families,
@@ -49,6 +51,7 @@ MAX_REASONS = 6
 # Bridges that Docker, podman, libvirt and LXC make for the host's own guests: what comes in on
 # them comes from a guest of this host, not from another host. nft-style "*" wildcards.
 GUEST_BRIDGES = ("docker0", "br-*", "cni-podman*", "podman*", "virbr*", "veth*", "lxcbr*", "lxdbr*")
+_FIRST = itemgetter(0)
 
 
 def _check_interfaces(interfaces, inside):
@@ -115,40 +118,17 @@ def _address(text):
         return None
 
 
-def _where(chain, rule):
-    if rule is None:
-        return {
-            "table": f"{chain.chain.family} {chain.chain.table}",
-            "chain": chain.chain.name,
-            "handle": None,
-            "index": None,
-        }
+def _where(chain, rule, family, verdict, text):
+    """An entry of an answer's ``rules``."""
     return {
         "table": f"{chain.chain.family} {chain.chain.table}",
         "chain": chain.chain.name,
-        "handle": rule.rule.handle,
-        "index": rule.rule.index,
+        "handle": None if rule is None else rule.rule.handle,
+        "index": None if rule is None else rule.rule.index,
+        "family": family,
+        "verdict": verdict,
+        "text": text,
     }
-
-
-def _decision(cache, verdict, chain, rule, family):
-    """A read-only entry of an answer's ``rules``; answers share them.  The rule's text is
-    made once per rule (cache[id(rule)], the rule kept with it)."""
-    key = (verdict, chain, rule, family)
-    found = cache.get(key)
-    if found is not None:
-        return found
-    entry = cache[key] = _where(chain, rule)
-    entry["family"] = family
-    entry["verdict"] = verdict
-    if rule is None:
-        entry["text"] = verdict
-    else:
-        text = cache.get(id(rule.rule))
-        if text is None:
-            text = cache[id(rule.rule)] = (rule.rule, rule_text(rule.rule))
-        entry["text"] = text[1]
-    return entry
 
 
 def _reason_text(entry):
@@ -162,13 +142,19 @@ def _reason_text(entry):
 
 class _Context:
     """What one family's packets to a socket meet, but for the port: the Kind, and one
-    interface and destination address per class of them that no rule tells apart.  Contexts
-    that no rule tells apart share ``answers``, the family answer per port class."""
+    interface and destination address per class of them that no rule tells apart (their
+    Sweeps, walked when first needed).  Contexts that no rule tells apart share ``answers``,
+    the family answer per port class, and ``singles``, the socket answer per port class for
+    sockets that only this family reaches."""
 
-    __slots__ = ("kind", "key", "iifs", "dests", "answers")
+    __slots__ = ("kind", "key", "iifs", "dests", "answers", "singles", "sweeps", "starts", "bounds")
 
-    def __init__(self, kind, key, iifs, dests, answers):
-        self.kind, self.key, self.iifs, self.dests, self.answers = kind, key, iifs, dests, answers
+    def __init__(self, kind, key, iifs, dests, answers, singles):
+        self.kind, self.key, self.iifs, self.dests = kind, key, iifs, dests
+        self.answers, self.singles = answers, singles
+        self.sweeps = None
+        # port -> port class: a port a rule names starts its class, others are looked for
+        self.starts, self.bounds = kind.class_starts, kind.port_bounds
 
 
 class Evaluator:
@@ -191,11 +177,15 @@ class Evaluator:
         self.kinds = {}
         self.compiled = {"ipv4": {}, "ipv6": {}}  # per family: rules compiled once for both
         self.contexts = {}
-        self.plans = {}  # socket shape -> ((family, fixed answer or None, context), ...)
+        # socket shape -> its answer (the same for every port), a _Context (one family), or
+        # ((family, answer or None, context or None), ...) for a socket both families reach
+        self.plans = {}
         self.runs = {}
         self.answers = {}
+        self.singles = {}
         self.signatures = {}
         self.decisions = {}
+        self.texts = {}  # id(rule) -> (rule, its text)
         self.reasons = {}  # id(decision entry) -> its line of a reason
         self.reaches = {}  # (family, id(reach)) -> (reach, exposure, sources, excluded)
         self.judged = {}
@@ -233,8 +223,48 @@ class Evaluator:
             dests = self._classes(kind, "daddr", daddrs)
             same = (family, protocol, tuple(iifs), tuple(dests))
             answers = self.answers.setdefault(same, {})
-            found = self.contexts[key] = _Context(kind, same, iifs, dests, answers)
+            singles = self.singles.setdefault(same, {})
+            found = self.contexts[key] = _Context(kind, same, iifs, dests, answers, singles)
         return found
+
+    def family_answer(self, family, protocol, port, daddrs, interfaces=None):
+        """The answer for one client family, given the destination addresses it can use and
+        the interfaces it can come in by (all but lo unless given)."""
+        if not daddrs:
+            return self._fixed(family, f"no {family} address on an interface other than lo")
+        context = self._context(family, protocol, daddrs, interfaces)
+        return self._answer_at(context, context.kind.port_class(port))
+
+    def _answer_at(self, context, pclass):
+        answer = context.answers.get(pclass)
+        if answer is None:
+            answer = context.answers[pclass] = self._compute(context, pclass)
+        return answer
+
+    def _compute(self, context, pclass):
+        """The family answer for a port class: what its Sweeps found, judged."""
+        sweeps = context.sweeps
+        if sweeps is None:
+            kind, (family, protocol) = context.kind, context.key[:2]
+            sweeps = context.sweeps = [
+                self._sweep(kind, iif, daddr, (family, protocol, isig, dsig))
+                for isig, iif in context.iifs.items()
+                for dsig, daddr in context.dests.items()
+            ]
+        if len(sweeps) == 1:
+            found = sweeps[0].results.get(pclass)
+            if found is None:
+                return self._judge(context.kind.family, iv.EMPTY, iv.EMPTY, (), ())
+            return self._judge(context.kind.family, *found)
+        reach = sure = iv.EMPTY
+        items, unknown = [], []
+        for sweep in sweeps:
+            found = sweep.results.get(pclass)
+            if found is not None:
+                reach, sure = iv.union(reach, found[0]), iv.union(sure, found[1])
+                items += found[2]
+                unknown += found[3]
+        return self._judge(context.kind.family, reach, sure, items, unknown)
 
     def _sweep(self, kind, iif, daddr, key):
         """The Sweep of one context, walked once."""
@@ -243,85 +273,70 @@ class Evaluator:
             found = self.runs[key] = Sweep(kind, iif, daddr)
         return found
 
-    def family_answer(self, family, protocol, port, daddrs, interfaces=None):
-        """The answer for one client family, given the destination addresses it can use and
-        the interfaces it can come in by (all but lo unless given)."""
-        if not daddrs:
-            return self._fixed(family, f"no {family} address on an interface other than lo")
-        return self._answer_at(self._context(family, protocol, daddrs, interfaces), port)
-
-    def _answer_at(self, context, port):
-        pclass = context.kind.port_class(port)
-        answer = context.answers.get(pclass)
-        if answer is None:
-            answer = context.answers[pclass] = self._compute(context, pclass)
-        return answer
-
-    def _compute(self, context, pclass):
-        kind = context.kind
-        family, protocol = context.key[:2]
-        reach = sure = iv.EMPTY
-        events, unknown = [], []
-        for isig, iif in context.iifs.items():
-            for dsig, daddr in context.dests.items():
-                found = self._sweep(kind, iif, daddr, (family, protocol, isig, dsig)).get(pclass)
-                if found is None:
-                    continue
-                reach, sure = iv.union(reach, found[0]), iv.union(sure, found[1])
-                events.extend(found[2])
-                unknown.extend(found[3])
-        return self._judge(family, reach, sure, events, unknown)
-
     def _fixed(self, family, reason):
         """A "nobody" answer that needs no walk (loopback, no address of the family)."""
         found = self.fixed.get((family, reason))
         if found is None:
-            found = self.fixed[(family, reason)] = _answer("nobody", family, iv.EMPTY, [], [],
-                                                           reason)  # fmt: skip
+            found = _answer("nobody", family, iv.EMPTY, [], [], reason)
+            self.fixed[(family, reason)] = found
         return found
 
-    def _judge(self, family, reach, sure, events, unknown):
+    def _judge(self, family, reach, sure, items, unknown):
+        """The family answer from what a port class met: items are (key, event) pairs."""
         if reach is not sure and reach != sure:
             names = []
             for name, _place in unknown:
                 if name not in names:
                     names.append(name)
-            where = [
-                _decision(self.decisions, "unknown", *place, family)
-                for _n, place in unknown
-                if place
-            ]
+            where = [self._decision("unknown", *place, family) for _n, place in unknown if place]
             where = _unique(where)[:MAX_REASONS]
             text = "not modelled: " + "; ".join(names)
             return self._answer("unknown", family, reach, where, names, text)
         # Port classes that met the same rules with the same sources share one answer.
-        key = (family, id(reach), tuple([event[0] for event in events]))
+        key = (family, id(reach), tuple(map(_FIRST, items)))
         found = self.judged.get(key)
         if found is None:
             # Holding reach and the events keeps the objects whose ids make the key alive.
-            found = (self._decide(family, reach, [event[1] for event in events]), reach, events)
-            self.judged[key] = found
+            found = self.judged[key] = (self._decide(family, reach, items), reach, items)
         return found[0]
 
-    def _decide(self, family, reach, events):
+    def _decide(self, family, reach, items):
         decided = []
         seen = set()
-        for verdict, chain, rule, sources in events:
+        for _key, (verdict, chain, rule, sources) in items:
             if reach:
-                wanted = verdict in ("accept", "policy accept") and iv.intersect(sources, reach)
+                wanted = verdict in ("accept", "policy accept") and (
+                    sources is reach or iv.intersect(sources, reach)
+                )
             else:
                 wanted = verdict in ("drop", "reject", "policy drop")
             if wanted:
-                entry = _decision(self.decisions, verdict, chain, rule, family)
-                key = (entry["table"], entry["chain"], entry["index"], verdict)
-                if key not in seen:
-                    seen.add(key)
+                # One entry per (verdict, chain, rule) of this family: seen by identity.
+                entry = self._decision(verdict, chain, rule, family)
+                if id(entry) not in seen:
+                    seen.add(id(entry))
                     decided.append(entry)
         decided = decided[:MAX_REASONS]
-        text = "; ".join(self._reason(e) for e in decided)
+        text = "; ".join(map(self._reason, decided))
         if not decided:
             text = f"no {family} filter chain on the input hook"
         return self._answer(None, family, reach, decided, [], text)
+
+    def _decision(self, verdict, chain, rule, family):
+        """A read-only entry of an answer's ``rules``; answers share them."""
+        key = (verdict, chain, rule, family)
+        found = self.decisions.get(key)
+        if found is not None:
+            return found
+        if rule is None:
+            text = verdict
+        else:  # once per rule: an inet rule decides for both families
+            text = self.texts.get(id(rule.rule))
+            if text is None:
+                text = self.texts[id(rule.rule)] = (rule.rule, rule_text(rule.rule))
+            text = text[1]
+        entry = self.decisions[key] = _where(chain, rule, family, verdict, text)
+        return entry
 
     def _reason(self, entry):
         found = self.reasons.get(id(entry))  # entries live as long as self.decisions
@@ -351,65 +366,103 @@ class Evaluator:
     def exposure(self, sock, where="socket"):
         """The answer for one socket (the shape listening_facts reports)."""
         with paused_gc():
-            return self._exposure(sock, where)
+            answers, errors = self._answers((sock,), where, False)
+        if errors:
+            raise RulesetError(errors)
+        return answers[0]
 
-    def _exposure(self, sock, where, index=None):
-        try:
-            shape = (
-                sock.get("protocol"),
-                sock.get("family"),
-                sock.get("address"),
-                sock.get("interface"),
-                sock.get("v6only") is False,
-            )
-            plan = self.plans.get(shape)
-            port = sock.get("port")
-        except (AttributeError, TypeError):  # not a mapping, or values that are not keys
-            shape = plan = port = None
-        if plan is None or port.__class__ is not int or not 0 <= port <= 65535:
-            plan = self._plan(sock, where if index is None else f"{where}[{index}]", shape)
-            port = sock["port"]
-        if len(plan) == 1:
-            family, answer, context = plan[0]
+    def _answers(self, sockets, where, indexed):
+        """(answers, errors) for sockets, in order; a malformed socket has no answer and
+        its errors are named "<where>[<index>]" (indexed) or "<where>"."""
+        plans, answers, errors = self.plans, [], []
+        for index, sock in enumerate(sockets):
+            try:
+                shape = (sock["protocol"], sock["family"], sock["address"],
+                         sock.get("interface"), sock.get("v6only") is False)  # fmt: skip
+                plan, port = plans[shape], sock["port"]
+            except (KeyError, TypeError, AttributeError):
+                plan = None
+            if plan is None or port.__class__ is not int or not 0 <= port <= 65535:
+                try:
+                    plan = self._plan(sock, f"{where}[{index}]" if indexed else where)
+                except RulesetError as exc:
+                    errors.extend(exc.errors)
+                    continue
+                port = sock["port"]
+            if plan.__class__ is _Context:
+                pclass = plan.starts.get(port)
+                if pclass is None:
+                    pclass = bisect_right(plan.bounds, port) - 1
+                answer = plan.singles.get(pclass)
+                if answer is None:
+                    answer = plan.singles[pclass] = self._single(plan, pclass)
+            elif plan.__class__ is dict:
+                answer = plan
+            else:
+                answer = self._both(plan, port)
+            answers.append(answer)
+        return answers, errors
+
+    def _single(self, context, pclass):
+        """The answer of a socket only one family reaches, from its family answer."""
+        answer = self._answer_at(context, pclass)
+        found = self.combined.get(id(answer))
+        if found is None:
+            family = context.kind.family
+            found = self.combined[id(answer)] = (dict(answer, families={family: answer}),
+                                                 answer)  # fmt: skip
+        return found[0]
+
+    def _both(self, plan, port):
+        """The answer of a socket both families reach."""
+        answers = {}
+        for family, answer, context in plan:
             if answer is None:
-                answer = self._answer_at(context, port)
-            found = self.combined.get(id(answer))
-            if found is None:
-                found = self.combined[id(answer)] = (dict(answer, families={family: answer}),
-                                                     answer)  # fmt: skip
-            return found[0]
-        answers = {
-            family: self._answer_at(context, port) if answer is None else answer
-            for family, answer, context in plan
-        }
-        key = tuple(id(a) for a in answers.values())
+                answer = self._answer_at(context, context.kind.port_class(port))
+            answers[family] = answer
+        key = tuple(map(id, answers.values()))
         found = self.combined.get(key)
         if found is None:
             found = self.combined[key] = (_combine(answers), answers)
         return found[0]
 
-    def _plan(self, sock, where, shape):
-        """How to answer sockets of this shape, checked (RulesetError names what is wrong)."""
+    def _plan(self, sock, where):
+        """How to answer sockets of this one's shape, checked (RulesetError names what is
+        wrong) and remembered when the shape can be a key."""
         address = _check_socket(sock, where)
         device = sock.get("interface")  # SO_BINDTODEVICE: only packets that came in by it
-        plan = []
+        parts = []
         for family in client_families(sock):
             if address.is_loopback or _mapped_loopback(address) or device == "lo":
                 why = "bound to the loopback interface" if device == "lo" else None
-                plan.append((family, self._fixed(family, why or "bound to a loopback address"),
-                             None))  # fmt: skip
+                parts.append((family, self._fixed(family, why or "bound to a loopback address"),
+                              None))  # fmt: skip
                 continue
             daddrs = self._destinations(family, address)
             if not daddrs:
                 why = f"no {family} address on an interface other than lo"
-                plan.append((family, self._fixed(family, why), None))
+                parts.append((family, self._fixed(family, why), None))
                 continue
             interfaces = (device,) if device else None
-            plan.append((family, None, self._context(family, sock["protocol"], daddrs,
-                                                     interfaces)))  # fmt: skip
-        plan = tuple(plan)
-        if shape is not None:
+            context = self._context(family, sock["protocol"], daddrs, interfaces)
+            parts.append((family, None, context))
+        if len(parts) > 1:
+            plan = tuple(parts)
+        elif parts[0][1] is None:
+            plan = parts[0][2]
+        else:
+            answer = parts[0][1]
+            plan = self.combined.get(id(answer))
+            if plan is None:
+                plan = (dict(answer, families={parts[0][0]: answer}), answer)
+                self.combined[id(answer)] = plan
+            plan = plan[0]
+        try:
+            shape = (sock["protocol"], sock["family"], sock["address"],
+                     sock.get("interface"), sock.get("v6only") is False)  # fmt: skip
             self.plans[shape] = plan
+        except TypeError:  # a value that cannot be a key: checked again each time
+            pass
         return plan
 
     def _destinations(self, family, address):
@@ -480,18 +533,12 @@ def _unique(entries):
 
 
 def evaluate_sockets(ruleset, sockets, interfaces, inside=GUEST_BRIDGES):
-    """The answer for each socket, in order; RulesetError names every malformed one."""
-    errors, answers = [], []
+    """The answer for each socket, in order; RulesetError names every malformed one.
+    Sockets of one class share one answer object: treat answers as read-only."""
     with paused_gc():
-        exposure = Evaluator(ruleset, interfaces, inside)._exposure
-        for index, sock in enumerate(sockets):
-            try:
-                answers.append(exposure(sock, "sockets", index))
-            except RulesetError as exc:
-                errors.extend(exc.errors)
-        # The evaluator's walks and caches go now, before the collector is back: it would
-        # otherwise look through all of them once, for nothing (nothing here forms cycles).
-        del exposure
+        answers, errors = Evaluator(ruleset, interfaces, inside)._answers(sockets, "sockets", True)
+        # The evaluator, with its walks and caches, is gone now, before the collector is
+        # back: it would otherwise look through all of them once, for nothing.
         iv.forget()
     if errors:
         raise RulesetError(errors)

@@ -158,6 +158,8 @@ class Ruleset:
 
 
 def _load(data):
+    """(the list of objects, whether this reader owns it: decoded here from text)."""
+    owned = isinstance(data, (str, bytes))
     if isinstance(data, bytes):
         data = data.decode("utf-8", "replace")
     if isinstance(data, str):
@@ -167,7 +169,7 @@ def _load(data):
             raise RulesetError([f"ruleset: not JSON ({exc})"]) from None
     if not isinstance(data, Mapping) or not is_list(data.get("nftables")):
         raise RulesetError(["ruleset: expected an object with an 'nftables' list"])
-    return data["nftables"]
+    return data["nftables"], owned
 
 
 def _prio(value, where, errors):
@@ -267,7 +269,7 @@ def parse_ruleset(data):
 
 
 def _parse(data):
-    items = _load(data)
+    items, owned = _load(data)
     ruleset = Ruleset()
     errors = []
     rules = []
@@ -311,7 +313,7 @@ def _parse(data):
                     chain.name,
                     len(found),
                     obj.get("handle"),
-                    list(expr),
+                    expr if owned and expr.__class__ is list else list(expr),
                     obj.get("comment"),
                 )
             )

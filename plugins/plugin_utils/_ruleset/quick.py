@@ -31,6 +31,7 @@ _PASSIVE = frozenset(
 )
 _VERDICTS = {"accept": ("accept",), "drop": ("drop",), "return": ("return",), "reject": ("reject",)}
 _OWN_HEADER = {"ipv4": "ip", "ipv6": "ip6"}
+_OTHER_HEADER = ("ip", "ip6")  # the own one is matched first
 _NONE = frozenset()
 _ONE = {p: frozenset((p,)) for p in PORTED}
 
@@ -99,6 +100,9 @@ def quick_compile(rule, family):
                 return None
             saddr = ranges if saddr is None else iv.intersect(saddr, ranges)
             continue
+        elif proto in _OTHER_HEADER:  # the other family's header: this packet has none
+            named = _named_after(expr[position + 1 :], named)
+            return named, None, _ENVS[bool(named)] if len(named) < 2 else None
         elif proto != "th":
             return None
         right = body.get("right")

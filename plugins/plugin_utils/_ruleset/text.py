@@ -23,6 +23,10 @@ def _is_map(node):
 
 
 def _left(node):
+    if node.__class__ is dict and len(node) == 1:  # the commonest: a payload field
+        body = node.get("payload")
+        if body.__class__ is dict and "protocol" in body:
+            return f"{body['protocol']} {body.get('field', '?')}"
     if not _is_map(node) or len(node) != 1:
         return _value(node)
     ((kind, body),) = node.items()
@@ -45,6 +49,8 @@ def _left(node):
 
 
 def _value(node):
+    if node.__class__ is int or node.__class__ is str:
+        return str(node)
     if _is_map(node) and len(node) == 1:
         ((kind, body),) = node.items()
         if kind == "set":
@@ -97,7 +103,11 @@ def statement(stmt):
 
 def rule_text(rule):
     """The rule's expressions, counters left out, with its comment."""
-    parts = [statement(s) for s in rule.expr if not (_is_map(s) and "counter" in s)]
+    parts = [
+        statement(s)
+        for s in rule.expr
+        if not ((s.__class__ is dict or isinstance(s, Mapping)) and "counter" in s)
+    ]
     text = " ".join(parts) if parts else "(no expression)"
     if rule.comment:
         text += f' comment "{rule.comment}"'

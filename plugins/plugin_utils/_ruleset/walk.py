@@ -53,7 +53,7 @@ class Chain:
     class to the positions of the rules that want it among few classes; ``broad[i]`` is the
     first position from i on of a rule that wants many (or every) class."""
 
-    __slots__ = ("chain", "rules", "classes", "uses", "broad")
+    __slots__ = ("chain", "rules", "classes", "uses", "broad", "terminal")
 
     def __init__(self, chain, rules):
         self.chain = chain
@@ -61,6 +61,18 @@ class Chain:
         self.classes = ()
         self.uses = {}
         self.broad = ()
+        # Per rule, the verdict of a rule on ports alone that ends a group's way here
+        # (accept, drop, reject), else None.
+        self.terminal = [
+            rule.verdict[0]
+            if rule.verdict[0] in ("accept", "drop", "reject")
+            and rule.saddr is None
+            and not rule.tests
+            and not rule.unknown
+            and not rule.per_port
+            else None
+            for rule in rules
+        ]
 
     def index(self, classes):
         self.classes = classes
@@ -128,9 +140,9 @@ class Kind:
         ]
         for chain in self.ingress:
             self.iif_patterns.update(chain.devices)
-        self.port_bounds = sorted(p for p in points if p <= 65535)
-        self.classes = len(self.port_bounds)
-        self._bound_index = {p: i for i, p in enumerate(self.port_bounds)}
+        self.port_bounds = bounds = sorted(p for p in points if p <= 65535)
+        self.classes = len(bounds)
+        self.class_starts = {p: i for i, p in enumerate(bounds)}
         sets = {}  # one frozenset per distinct port ranges
         for chain in self.chains.values():
             if chain:
@@ -202,7 +214,7 @@ class Kind:
     def _class_set(self, ports, sets=None):
         if ports is None:
             return None
-        index, bounds = self._bound_index, self.port_bounds
+        index, bounds = self.class_starts, self.port_bounds
         if len(ports) == 1:  # most rules: one port or range, whose bounds are class bounds
             low, high = ports[0]
             first = index.get(low)
@@ -237,7 +249,8 @@ class Kind:
         return found
 
     def port_class(self, port):
-        return bisect.bisect_right(self.port_bounds, port) - 1
+        found = self.class_starts.get(port)  # a port a rule names starts its class
+        return bisect.bisect_right(self.port_bounds, port) - 1 if found is None else found
 
     def sport_values(self):
         """One source port per class of source ports that some rule tells apart."""
@@ -310,26 +323,29 @@ class Walk:
                 live = []
                 batch.sort(key=_KEY)
             rule, wanted = rules[position], wanted_by[position]
+            terminal = chain.terminal[position]
             for key, group in batch:
-                out = []
                 if wanted is not None and wanted.isdisjoint(group[0]):
-                    out.append(group)
-                else:
-                    hit = self._split(group, wanted)
-                    if hit is None:
-                        out.append(group)
-                    else:
-                        if group[0]:
-                            out.append(group)
-                        self._rule(chain, rule, hit, accepted, returned, out, depth)
-                step = 0
-                for item in out:
-                    if item is group:
-                        self._place(chain, key, item, position, live, waiting, done)
-                    else:
-                        self._place(chain, key + (-position, step), item, position, live,
-                                    waiting, done)  # fmt: skip
-                        step += 1
+                    self._place(chain, key, group, position, live, waiting, done)
+                    continue
+                hit = self._split(group, wanted)
+                if hit is None:
+                    self._place(chain, key, group, position, live, waiting, done)
+                    continue
+                if group[0]:
+                    self._place(chain, key, group, position, live, waiting, done)
+                if terminal is not None and hit[1]:
+                    # A rule on ports alone that accepts, drops or rejects: _rule_at and
+                    # apply, without their generality.
+                    self.events.append((terminal, chain, rule, frozenset(hit[0]), hit[1]))
+                    if terminal == "accept":
+                        accepted.append(hit)
+                    continue
+                out = []
+                self._rule(chain, rule, hit, accepted, returned, out, depth)
+                for step, item in enumerate(out):
+                    self._place(chain, key + (-position, step), item, position, live,
+                                waiting, done)  # fmt: skip
         done += live
         for batch in waiting.values():
             done += batch
