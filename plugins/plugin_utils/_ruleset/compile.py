@@ -54,7 +54,6 @@ _PASSIVE = frozenset(
 _PASSIVE_TARGETS = frozenset(
     ("LOG", "NFLOG", "ULOG", "MARK", "CONNMARK", "CT", "NOTRACK", "TCPMSS", "CLASSIFY", "TOS")
 )
-_MAX_VALUE = {"port": 65535, "proto": 255}
 _NONE_NAMED = frozenset()
 _ONE_NAMED = {p: frozenset((p,)) for p in _PORTED}
 

@@ -17,7 +17,10 @@ differ the answer is ``unknown``, with their names, and the socket counts as exp
 
 Answers: ``everyone`` (more than half of all addresses, ``excluded`` lists those kept out),
 ``some`` (``sources`` lists the networks), ``nobody`` or ``unknown``; ``rules`` and ``reason``
-say which rules or policies decided.
+say which rules or policies decided.  Work is done once per class, not per socket: sockets
+alike but for the port share a plan (their contexts), ports that no rule tells apart share a
+port class, and each distinct answer, with its texts, is built once; sockets of one class get
+the very same answer object, so answers are read-only.
 
 Public: Evaluator, evaluate_sockets, EXPOSURES, GUEST_BRIDGES.
 """
@@ -121,7 +124,7 @@ def _address(text):
 def _where(chain, rule, family, verdict, text):
     """An entry of an answer's ``rules``."""
     return {
-        "table": f"{chain.chain.family} {chain.chain.table}",
+        "table": chain.label,
         "chain": chain.chain.name,
         "handle": None if rule is None else rule.rule.handle,
         "index": None if rule is None else rule.rule.index,

@@ -10,10 +10,18 @@ ruleset answers for every port: its cost grows with rules plus classes, not thei
 The walker owns the groups it is given and hands new ones back; class sets are mutated only
 by their owner, and copied into the events that remember them.
 
+A Kind compiles only the chains the input hook reaches (base chains, then the targets of
+their jumps, gotos and verdict maps), each rule once per family: quick.py reads the common
+rules in one pass, and a rule that means the same for TCP and UDP is shared by both Kinds.
+In a long chain, a group of few port classes waits for the next rule that wants one of them
+instead of meeting every rule; its place in the order of groups goes with it as a key, so
+that events come in the very order of a rule-by-rule walk.  A Sweep is the walks of one
+interface and destination address, spread over the port classes.
+
 Netfilter semantics: base chains in priority order; accept ends one base chain, drop and
 reject end the walk; jump returns, goto does not; a base chain's policy takes what falls off.
 
-Public: Kind, Walk, MAX_DEPTH.
+Public: Kind, Walk, Sweep, MAX_DEPTH.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -40,24 +48,26 @@ _NARROW = 16  # a rule wanting more port classes wakes every waiting group
 _FEW = 8  # groups of at most this many port classes wait for the rules that want them
 
 
+MAX_DEPTH = 16  # the kernel's jump stack
+
+
 def _KEY(item):
     return item[0]
-
-
-MAX_DEPTH = 16  # the kernel's jump stack
 
 
 class Chain:
     """One chain compiled for a family and protocol: its rules that can decide, and for each
     the frozenset of port classes it can match (None: every class).  ``uses`` maps a port
-    class to the positions of the rules that want it among few classes; ``broad[i]`` is the
-    first position from i on of a rule that wants many (or every) class."""
+    class to the positions of the rules that want it among few classes; ``broad`` lists the
+    positions of the rules that want many (or every) class.  ``label`` is "<family> <table>"
+    as answers name it."""
 
-    __slots__ = ("chain", "rules", "classes", "uses", "broad", "terminal")
+    __slots__ = ("chain", "rules", "classes", "uses", "broad", "terminal", "label")
 
     def __init__(self, chain, rules):
         self.chain = chain
         self.rules = rules
+        self.label = f"{chain.family} {chain.table}"
         self.classes = ()
         self.uses = {}
         self.broad = ()
@@ -75,27 +85,26 @@ class Chain:
         ]
 
     def index(self, classes):
+        """Take the rules' port classes, and index them for the groups that wait."""
         self.classes = classes
-        uses, broad = {}, [len(classes)] * (len(classes) + 1)
-        for position in range(len(classes) - 1, -1, -1):
-            wanted = classes[position]
-            if wanted is None or len(wanted) > _NARROW:
-                broad[position] = position
-                continue
-            broad[position] = broad[position + 1]
+        uses, broad = {}, []
         for position, wanted in enumerate(classes):
-            if wanted is not None and len(wanted) <= _NARROW:
-                for port_class in wanted:
-                    found = uses.get(port_class)
-                    if found is None:
-                        uses[port_class] = [position]
-                    else:
-                        found.append(position)
+            if wanted is None or len(wanted) > _NARROW:
+                broad.append(position)
+                continue
+            for port_class in wanted:
+                found = uses.get(port_class)
+                if found is None:
+                    uses[port_class] = [position]
+                else:
+                    found.append(position)
         self.uses, self.broad = uses, broad
 
     def wake(self, classes, after):
         """The first position after ``after`` of a rule that may touch these classes."""
-        first = self.broad[after + 1]
+        broad = self.broad
+        at = bisect.bisect_right(broad, after)
+        first = broad[at] if at < len(broad) else len(self.rules)
         uses = self.uses
         for port_class in classes:
             found = uses.get(port_class)
@@ -110,9 +119,9 @@ class Kind:
     """Everything compiled for one family and protocol: chains and what their rules test.
 
     Only chains the input hook reaches are compiled: its base chains and, from them, the
-    targets of jumps, gotos and verdict maps.  ``shared`` holds rules already compiled for
-    this family by another protocol's Kind, by id; a rule whose meaning does not depend on
-    the protocol is compiled once and its Compiled shared."""
+    targets of jumps, gotos and verdict maps.  ``shared`` holds, by chain key, the rules
+    compiled for this family by the Kind of another protocol: a rule whose meaning does not
+    depend on the protocol is compiled once and its Compiled shared."""
 
     def __init__(self, ruleset, family, protocol, shared=None):
         self.family = family
@@ -157,28 +166,11 @@ class Kind:
         if chain is None:
             return None
         rules, targets = [], []
-        shared, family, protocol, points = self.shared, self.family, self.protocol, self._points
-        for rule in chain.rules:
-            # (rule, protocols named, compiled, env, the protocol they hold for: None for
-            # every protocol the rule does not exclude by naming another's header)
-            found = shared.get(id(rule))
-            if found is None or found[0] is not rule:
-                quick = quick_compile(rule, family)
-                if quick is not None:
-                    found = (rule,) + quick + (None,)
-                else:
-                    named = protocols_named(rule.expr)
-                    found = (rule, named, None, None, "")
-                    if not other_protocol(named, protocol):
-                        compiled, env = compile_named(rule, self.ruleset, family, protocol, named)
-                        found = (rule, named, compiled, env, protocol if env.by_protocol else None)
-                shared[id(rule)] = found  # the rule keeps its id unique
-            named = found[1]
+        family, protocol, points = self.family, self.protocol, self._points
+        for rule, named, compiled, env, holds in self._compiled(chain):
             if named and (len(named) > 1 or protocol not in named):
                 continue  # a match on another protocol's header
-            if found[4] is None or found[4] == protocol:
-                compiled, env = found[2], found[3]
-            else:
+            if holds is not None and holds != protocol:
                 compiled, env = compile_named(rule, self.ruleset, family, protocol, named)
             if compiled is None or compiled.verdict is None:
                 continue  # never matches this packet, or only counts and logs
@@ -201,6 +193,29 @@ class Kind:
         for target in targets:
             self.chain(target)
         return compiled_chain
+
+    def _compiled(self, chain):
+        """Per rule of the chain: (rule, protocols named, compiled, env, the protocol they
+        hold for: None for every protocol the rule does not exclude by naming another's
+        header).  Made by the first Kind of the family to walk the chain, for all of them."""
+        shared, family, protocol = self.shared, self.family, self.protocol
+        found = shared.get(chain.key)
+        if found is not None and found[0] is chain:
+            return found[1]
+        entries = []
+        for rule in chain.rules:
+            quick = quick_compile(rule, family)
+            if quick is not None:
+                entries.append((rule,) + quick + (None,))
+                continue
+            named = protocols_named(rule.expr)
+            entry = (rule, named, None, None, "")
+            if not other_protocol(named, protocol):
+                compiled, env = compile_named(rule, self.ruleset, family, protocol, named)
+                entry = (rule, named, compiled, env, protocol if env.by_protocol else None)
+            entries.append(entry)
+        shared[chain.key] = (chain, entries)  # the chain is kept: what it holds stays
+        return entries
 
     def _may_drop(self, chain):
         if chain.policy == "drop":
@@ -486,7 +501,7 @@ class Sweep:
             self._collect(reach, sure, doubtful, may.events, may.unknown)
 
     def get(self, port_class):
-        """[may reach, sure reach, [(key, event)], [(name, place)]] for one port class, None
+        """[may reach, sure reach, [(key, event)], [(name, place)] or ()] for a port class, None
         if no walk held it.  An event is (verdict, chain, rule, sources), and its key
         (verdict, id(chain), id(rule), id(sources)) tells events apart cheaply."""
         return self.results.get(port_class)
@@ -499,7 +514,7 @@ class Sweep:
             for port_class in classes:
                 entry = get(port_class)
                 if entry is None:
-                    entry = results[port_class] = [iv.EMPTY, iv.EMPTY, [], []]
+                    entry = results[port_class] = [iv.EMPTY, iv.EMPTY, [], ()]
                 entry[0] = iv.union(entry[0], flow)
                 if port_class not in doubtful:
                     entry[1] = iv.union(entry[1], flow)
@@ -507,18 +522,21 @@ class Sweep:
             for port_class in classes:
                 entry = get(port_class)
                 if entry is None:
-                    entry = results[port_class] = [iv.EMPTY, iv.EMPTY, [], []]
+                    entry = results[port_class] = [iv.EMPTY, iv.EMPTY, [], ()]
                 entry[1] = iv.union(entry[1], flow)
         for verdict, chain, rule, classes, sources in events:
             item = ((verdict, id(chain), id(rule), id(sources)), (verdict, chain, rule, sources))
             for port_class in classes:
                 entry = get(port_class)
                 if entry is None:
-                    entry = results[port_class] = [iv.EMPTY, iv.EMPTY, [], []]
+                    entry = results[port_class] = [iv.EMPTY, iv.EMPTY, [], ()]
                 entry[2].append(item)
         for name, place, classes in unknown:
             for port_class in classes:
                 entry = get(port_class)
                 if entry is None:
-                    entry = results[port_class] = [iv.EMPTY, iv.EMPTY, [], []]
-                entry[3].append((name, place))
+                    entry = results[port_class] = [iv.EMPTY, iv.EMPTY, [], ()]
+                if entry[3]:
+                    entry[3].append((name, place))
+                else:  # most classes meet nothing unknown: their entry keeps ()
+                    entry[3] = [(name, place)]
