@@ -55,6 +55,7 @@ MAX_REASONS = 6
 # them comes from a guest of this host, not from another host. nft-style "*" wildcards.
 GUEST_BRIDGES = ("docker0", "br-*", "cni-podman*", "podman*", "virbr*", "veth*", "lxcbr*", "lxdbr*")
 _FIRST = itemgetter(0)
+_RANKS = {exposure: rank for rank, exposure in enumerate(EXPOSURES)}
 
 
 def _check_interfaces(interfaces, inside):
@@ -502,12 +503,16 @@ def _answer(exposure, family, reach, rules, unknown, reason):
     return answer
 
 
+def _rank(answer):
+    return _RANKS[answer["exposure"]]
+
+
 def _combine(answers):
     """One answer for a socket from the answers of its client families ({family: answer})."""
     if len(answers) == 1:
         ((family, only),) = answers.items()
         return dict(only, families={family: only})
-    worst = max(answers.values(), key=lambda a: EXPOSURES.index(a["exposure"]))
+    worst = max(answers.values(), key=_rank)
     items = list(answers.items())
     combined = {
         "exposure": worst["exposure"],
@@ -522,7 +527,7 @@ def _combine(answers):
     }
     if worst["exposure"] == "unknown":
         combined["at_most"] = max(
-            (a.get("at_most", a["exposure"]) for a in answers.values()), key=EXPOSURES.index
+            (a.get("at_most", a["exposure"]) for a in answers.values()), key=_RANKS.__getitem__
         )
     return combined
 
