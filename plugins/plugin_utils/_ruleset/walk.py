@@ -58,9 +58,9 @@ def _KEY(item):
 class Chain:
     """One chain compiled for a family and protocol: its rules that can decide, and for each
     the frozenset of port classes it can match (None: every class).  ``uses`` maps a port
-    class to the positions of the rules that want it among few classes; ``broad`` lists the
-    positions of the rules that want many (or every) class.  ``label`` is "<family> <table>"
-    as answers name it."""
+    class to the position (or the positions, in a list) of the rules that want it among few
+    classes; ``broad`` lists the positions of the rules that want many (or every) class.
+    ``label`` is "<family> <table>" as answers name it."""
 
     __slots__ = ("chain", "rules", "classes", "uses", "broad", "terminal", "label")
 
@@ -95,7 +95,9 @@ class Chain:
             for port_class in wanted:
                 found = uses.get(port_class)
                 if found is None:
-                    uses[port_class] = [position]
+                    uses[port_class] = position  # most classes: one rule wants them
+                elif found.__class__ is int:
+                    uses[port_class] = [found, position]
                 else:
                     found.append(position)
         self.uses, self.broad = uses, broad
@@ -108,10 +110,15 @@ class Chain:
         uses = self.uses
         for port_class in classes:
             found = uses.get(port_class)
-            if found is not None:
-                at = bisect.bisect_right(found, after)
-                if at < len(found) and found[at] < first:
-                    first = found[at]
+            if found is None:
+                continue
+            if found.__class__ is int:
+                if after < found < first:
+                    first = found
+                continue
+            at = bisect.bisect_right(found, after)
+            if at < len(found) and found[at] < first:
+                first = found[at]
         return first
 
 
