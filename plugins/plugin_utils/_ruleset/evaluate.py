@@ -136,12 +136,14 @@ def _where(chain, rule, family, verdict, text):
 
 
 def _reason_text(entry):
-    place = f"{entry['table']} {entry['chain']}"
     if entry["index"] is None:
-        return f"{entry['verdict']} of {place}"
+        return f"{entry['verdict']} of {entry['table']} {entry['chain']}"
     handle = entry["handle"]  # iptables-legacy rules have a line of the save text instead
-    at = f"rule {entry['index']} ({handle if isinstance(handle, str) else f'handle {handle}'})"
-    return f"{entry['verdict']} by {place} {at}: {entry['text']}"
+    handle = handle if isinstance(handle, str) else f"handle {handle}"
+    return (
+        f"{entry['verdict']} by {entry['table']} {entry['chain']} rule {entry['index']}"
+        f" ({handle}): {entry['text']}"
+    )
 
 
 class _Context:
@@ -321,7 +323,8 @@ class Evaluator:
                     seen.add(id(entry))
                     decided.append(entry)
         decided = decided[:MAX_REASONS]
-        text = "; ".join(map(self._reason, decided))
+        reasons = self.reasons
+        text = "; ".join([reasons[id(entry)] for entry in decided])
         if not decided:
             text = f"no {family} filter chain on the input hook"
         return self._answer(None, family, reach, decided, [], text)
@@ -340,13 +343,9 @@ class Evaluator:
                 text = self.texts[id(rule.rule)] = (rule.rule, rule_text(rule.rule))
             text = text[1]
         entry = self.decisions[key] = _where(chain, rule, family, verdict, text)
+        # Its line of a reason; entries live as long as self.decisions, so ids stay theirs.
+        self.reasons[id(entry)] = _reason_text(entry)
         return entry
-
-    def _reason(self, entry):
-        found = self.reasons.get(id(entry))  # entries live as long as self.decisions
-        if found is None:
-            found = self.reasons[id(entry)] = _reason_text(entry)
-        return found
 
     def _answer(self, exposure, family, reach, rules, unknown, reason):
         """_answer(), with the networks of each distinct reach worked out once and shared."""
