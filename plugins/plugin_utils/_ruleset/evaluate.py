@@ -153,12 +153,23 @@ class _Context:
     the family answer per port class, and ``singles``, the socket answer per port class for
     sockets that only this family reaches."""
 
-    __slots__ = ("kind", "key", "iifs", "dests", "answers", "singles", "sweeps", "starts", "bounds")
+    __slots__ = (
+        "kind",
+        "key",
+        "iifs",
+        "dests",
+        "answers",
+        "singles",
+        "sweeps",
+        "starts",
+        "bounds",
+    ) + ("wanted",)
 
     def __init__(self, kind, key, iifs, dests, answers, singles):
         self.kind, self.key, self.iifs, self.dests = kind, key, iifs, dests
         self.answers, self.singles = answers, singles
-        self.sweeps = None
+        self.sweeps = None  # [(sweep key, interface, destination)]
+        self.wanted = set()  # the port classes a batch of sockets asks for
         # port -> port class: a port a rule names starts its class, others are looked for
         self.starts, self.bounds = kind.class_starts, kind.port_bounds
 
@@ -187,6 +198,7 @@ class Evaluator:
         # ((family, answer or None, context or None), ...) for a socket both families reach
         self.plans = {}
         self.runs = {}
+        self.wanted = {}  # sweep key -> the port classes a batch of sockets asks for
         self.answers = {}
         self.singles = {}
         self.signatures = {}
@@ -249,33 +261,43 @@ class Evaluator:
 
     def _compute(self, context, pclass):
         """The family answer for a port class: what its Sweeps found, judged."""
-        sweeps = context.sweeps
-        if sweeps is None:
-            kind, (family, protocol) = context.kind, context.key[:2]
-            sweeps = context.sweeps = [
-                self._sweep(kind, iif, daddr, (family, protocol, isig, dsig))
-                for isig, iif in context.iifs.items()
-                for dsig, daddr in context.dests.items()
-            ]
-        if len(sweeps) == 1:
-            found = sweeps[0].results.get(pclass)
+        ways = context.sweeps
+        if ways is None:
+            ways = context.sweeps = self._ways(context)
+        kind = context.kind
+        if len(ways) == 1:
+            found = self._sweep(kind, ways[0], pclass).results.get(pclass)
             if found is None:
-                return self._judge(context.kind.family, iv.EMPTY, iv.EMPTY, (), ())
-            return self._judge(context.kind.family, *found)
+                return self._judge(kind.family, iv.EMPTY, iv.EMPTY, (), ())
+            return self._judge(kind.family, *found)
         reach = sure = iv.EMPTY
         items, unknown = [], []
-        for sweep in sweeps:
-            found = sweep.results.get(pclass)
+        for way in ways:
+            found = self._sweep(kind, way, pclass).results.get(pclass)
             if found is not None:
                 reach, sure = iv.union(reach, found[0]), iv.union(sure, found[1])
                 items += found[2]
                 unknown += found[3]
-        return self._judge(context.kind.family, reach, sure, items, unknown)
+        return self._judge(kind.family, reach, sure, items, unknown)
 
-    def _sweep(self, kind, iif, daddr, key):
-        """The Sweep of one context, walked once."""
+    @staticmethod
+    def _ways(context):
+        """(sweep key, interface, destination) per class of interfaces and destinations."""
+        family, protocol = context.key[:2]
+        return [
+            ((family, protocol, isig, dsig), iif, daddr)
+            for isig, iif in context.iifs.items()
+            for dsig, daddr in context.dests.items()
+        ]
+
+    def _sweep(self, kind, way, pclass):
+        """The Sweep that answers for this port class: walked once, over the port classes a
+        batch of sockets asked for if it did, and again over all of them for another one."""
+        key, iif, daddr = way
         found = self.runs.get(key)
         if found is None:
+            found = self.runs[key] = Sweep(kind, iif, daddr, self.wanted.pop(key, None))
+        if found.covered is not None and pclass not in found.covered:
             found = self.runs[key] = Sweep(kind, iif, daddr)
         return found
 
@@ -374,10 +396,11 @@ class Evaluator:
             raise RulesetError(errors)
         return answers[0]
 
-    def _answers(self, sockets, where, indexed):
+    def _answers(self, sockets, where, indexed, batch=False):
         """(answers, errors) for sockets, in order; a malformed socket has no answer and
-        its errors are named "<where>[<index>]" (indexed) or "<where>"."""
-        plans, answers, errors = self.plans, [], []
+        its errors are named "<where>[<index>]" (indexed) or "<where>".  The sockets' port
+        classes are found first; for a batch, walks then carry only those."""
+        plans, todo, errors = self.plans, [], []
         for index, sock in enumerate(sockets):
             try:
                 shape = (sock["protocol"], sock["family"], sock["address"],
@@ -396,15 +419,38 @@ class Evaluator:
                 pclass = plan.starts.get(port)
                 if pclass is None:
                     pclass = bisect_right(plan.bounds, port) - 1
-                answer = plan.singles.get(pclass)
+                todo.append((plan, pclass))
+                if batch:
+                    plan.wanted.add(pclass)
+            else:
+                todo.append((plan, port))
+                if batch and plan.__class__ is tuple:
+                    for _family, _answer, context in plan:
+                        if context is not None:
+                            context.wanted.add(context.kind.port_class(port))
+        if batch:
+            self._want()
+        answers = []
+        for plan, value in todo:
+            if plan.__class__ is _Context:
+                answer = plan.singles.get(value)
                 if answer is None:
-                    answer = plan.singles[pclass] = self._single(plan, pclass)
+                    answer = plan.singles[value] = self._single(plan, value)
             elif plan.__class__ is dict:
                 answer = plan
             else:
-                answer = self._both(plan, port)
+                answer = self._both(plan, value)
             answers.append(answer)
         return answers, errors
+
+    def _want(self):
+        """Hand the port classes the contexts were asked for to the sweeps not yet walked."""
+        for context in self.contexts.values():
+            if context.wanted:
+                for key, _iif, _daddr in context.sweeps or self._ways(context):
+                    if key not in self.runs:
+                        self.wanted.setdefault(key, set()).update(context.wanted)
+                context.wanted.clear()
 
     def _single(self, context, pclass):
         """The answer of a socket only one family reaches, from its family answer."""
@@ -543,7 +589,9 @@ def evaluate_sockets(ruleset, sockets, interfaces, inside=GUEST_BRIDGES):
     """The answer for each socket, in order; RulesetError names every malformed one.
     Sockets of one class share one answer object: treat answers as read-only."""
     with paused_gc():
-        answers, errors = Evaluator(ruleset, interfaces, inside)._answers(sockets, "sockets", True)
+        evaluator = Evaluator(ruleset, interfaces, inside)
+        answers, errors = evaluator._answers(sockets, "sockets", True, batch=True)
+        del evaluator
         # The evaluator, with its walks and caches, is gone now, before the collector is
         # back: it would otherwise look through all of them once, for nothing.
         iv.forget()

@@ -485,17 +485,23 @@ class Walk:
 class Sweep:
     """The walks of the input hook for one interface and destination address: over every port
     class with the first source port, and with each other class of source ports over the
-    classes whose rules test it; what they found spread over the port classes."""
+    classes whose rules test it; what they found spread over the port classes.
 
-    def __init__(self, kind, iif, daddr):
+    ``covered`` is the set of port classes walked (those a batch of sockets has), None for
+    every class: what a walk finds for one class does not depend on the others it carries."""
+
+    def __init__(self, kind, iif, daddr, covered=None):
         outside = iv.outside(kind.family)
-        every = range(kind.classes)
+        every = range(kind.classes) if covered is None else covered
+        self.covered = covered
         self.results = {}
         sports = kind.sport_values()
         for sport in sports:
             # Other source ports matter only where a rule tests them.
-            everywhere = sport == sports[0] or kind.sensitive is None
-            classes = every if everywhere else kind.sensitive
+            if sport == sports[0] or kind.sensitive is None:
+                classes = every
+            else:
+                classes = kind.sensitive if covered is None else kind.sensitive & covered
             if not classes:
                 continue
             ctx = (iif, daddr, sport, None)

@@ -207,3 +207,17 @@ def test_waiting_groups_and_short_cuts_change_no_answer(scenario, monkeypatch):
     quick = json.dumps(evaluate_sockets(ruleset, socks, host))
     monkeypatch.setattr(walk.Walk, "walk", _plain_walk)
     assert json.dumps(evaluate_sockets(ruleset, socks, host)) == quick
+
+
+def test_walks_of_a_batch_carry_its_port_classes_and_others_are_walked_when_asked():
+    ruleset = parse_ruleset(long_chain_doc().json())
+    evaluator = Evaluator(ruleset, HOST)
+    answers, errors = evaluator._answers([sock(1003), sock(1006)], "sockets", True, batch=True)
+    (sweep,) = evaluator.runs.values()
+    kind = evaluator.kinds[("ipv4", "tcp")]
+    assert errors == [] and sweep.covered == {kind.port_class(1003), kind.port_class(1006)}
+    later = evaluator.exposure(sock(1009))  # not in the batch: a walk over every class
+    (sweep,) = evaluator.runs.values()
+    assert sweep.covered is None
+    fresh = Evaluator(ruleset, HOST)
+    assert [answers[0], answers[1], later] == [fresh.exposure(sock(p)) for p in (1003, 1006, 1009)]
