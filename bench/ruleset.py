@@ -5,8 +5,11 @@ iptables-nft loads them, for IPv4 and IPv6, with ~1,800 per-port rules: single p
 sets, ranges, source-restricted rules) plus an inet table with a 1,000-address ban set and a
 port verdict map; and 4,000 listening sockets (TCP and UDP, IPv4, IPv6-only and dual-stack,
 wildcard and bound), half on ports that have a rule. Times, from the JSON text to the last
-answer: parsing, then evaluate_sockets() over every socket (nothing cached between repeats).
-Prints the median and fastest of the repeats, in wall and CPU time, and the answers' tally.
+answer: parsing, then evaluate_sockets() over every socket (nothing cached between repeats;
+what a repeat leaves is freed before the next one starts its clock). As an anchor, the same
+run times json.loads() of the same text: the floor for any reader of it (with the garbage
+collector paused, as parse_ruleset() reads it). Prints, as a table, the median and fastest
+of the repeats in wall and CPU time, and the answers' tally.
 
     python bench/ruleset.py [--rules 2000] [--sockets 4000] [--repeat 7]
 """
@@ -14,6 +17,7 @@ Prints the median and fastest of the repeats, in wall and CPU time, and the answ
 import argparse
 import collections
 import functools
+import gc
 import json
 import os
 import random
@@ -30,6 +34,7 @@ from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.evalu
 )
 from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.model import (  # noqa: E402
     parse_ruleset,
+    paused_gc,
 )
 
 HOST = {
@@ -189,30 +194,36 @@ def main():
     builder, with_rule, without = build(args.rules, rng)
     text = json.dumps({"nftables": builder.items})
     socks = sockets(args.sockets, with_rule, without, rng)
-    times, parse_times, cpu_times = [], [], []
+    rows = {name: ([], []) for name in ("json.loads", "parse_ruleset", "parse + evaluate")}
+    answers = None
     for _round in range(args.repeat):
-        cpu = time.process_time()
-        start = time.perf_counter()
+        answers = ruleset = None
+        gc.collect()  # the last repeat's answers go before the clock starts
+        with paused_gc():
+            cpu, start = time.process_time(), time.perf_counter()
+            json.loads(text)
+            _record(rows["json.loads"], start, cpu)
+        gc.collect()
+        cpu, start = time.process_time(), time.perf_counter()
         ruleset = parse_ruleset(text)
-        parsed = time.perf_counter()
+        _record(rows["parse_ruleset"], start, cpu)
         answers = evaluate_sockets(ruleset, socks, HOST)
-        done = time.perf_counter()
-        cpu_times.append(time.process_time() - cpu)
-        parse_times.append(parsed - start)
-        times.append(done - start)
+        _record(rows["parse + evaluate"], start, cpu)
     tally = collections.Counter(a["exposure"] for a in answers)
     print(f"ruleset: {builder.rules} rules, {len(text) / 1e6:.1f} MB of JSON; {len(socks)} sockets")
     print(f"answers: {dict(sorted(tally.items()))}")
-    print(
-        f"parse + evaluate: median {statistics.median(times) * 1e3:.1f} ms, "
-        f"fastest {min(times) * 1e3:.1f} ms (parse alone: median "
-        f"{statistics.median(parse_times) * 1e3:.1f} ms), {args.repeat} repeats"
-    )
-    print(
-        f"CPU time of the process: median {statistics.median(cpu_times) * 1e3:.1f} ms, "
-        f"fastest {min(cpu_times) * 1e3:.1f} ms; load average {os.getloadavg()[0]:.2f} "
-        f"on {os.cpu_count()} CPUs"
-    )
+    print(f"{args.repeat} repeats; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print()
+    print("| ms | wall, median | wall, fastest | CPU, median | CPU, fastest |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, (walls, cpus) in rows.items():
+        figures = [statistics.median(walls), min(walls), statistics.median(cpus), min(cpus)]
+        print(f"| {name} | " + " | ".join(f"{f * 1e3:.1f}" for f in figures) + " |")
+
+
+def _record(row, start, cpu):
+    row[0].append(time.perf_counter() - start)
+    row[1].append(time.process_time() - cpu)
 
 
 if __name__ == "__main__":

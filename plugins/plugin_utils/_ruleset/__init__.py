@@ -5,6 +5,7 @@
 
 model.py reads ``nft -j list ruleset`` into tables, chains, rules and sets; iptables.py reads
 ``iptables-legacy-save`` into the same shape and explains iptables-nft's extensions from
-``iptables-nft-save``; compile.py turns rule expressions into tests on a packet; walk.py walks
-the input hook; evaluate.py answers, per socket, who can open a new connection from outside.
+``iptables-nft-save``; compile.py turns rule expressions into tests on a packet (quick.py the
+common ones, in one pass); walk.py walks the input hook; evaluate.py answers, per socket, who
+can open a new connection from outside; text.py writes a rule as nft does, for reasons.
 """

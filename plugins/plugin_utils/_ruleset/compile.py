@@ -17,7 +17,8 @@ reached by one new connection.
 
 Rule expressions are JSON objects: dict (or a subclass), never another kind of mapping.
 
-Public: compile_rule, iif_matches, Compiled, Unknown, IIF, DADDR, SPORT, DPORT.
+Public: compile_rule, compile_named, protocols_named, other_protocol, iif_matches, Compiled,
+Unknown, IIF, DADDR, SPORT, DPORT, PORTED.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -41,7 +42,7 @@ L4_NUMBERS = {
     "sctp": 132,
     "udplite": 136,
 }
-_PORTED = ("tcp", "udp", "udplite", "sctp", "dccp")
+_PORTED = PORTED = ("tcp", "udp", "udplite", "sctp", "dccp")  # L4 headers with ports
 _L4_HEADERS = _PORTED + ("icmp", "icmpv6", "igmp", "ah", "esp", "comp", "gre")
 _NFPROTO = {"ipv4": "ipv4", "ipv6": "ipv6", 2: "ipv4", 10: "ipv6"}
 _ETHERTYPE = {"ip": "ipv4", "ip6": "ipv6", 2048: "ipv4", 34525: "ipv6"}
@@ -53,7 +54,8 @@ _PASSIVE = frozenset(
 _PASSIVE_TARGETS = frozenset(
     ("LOG", "NFLOG", "ULOG", "MARK", "CONNMARK", "CT", "NOTRACK", "TCPMSS", "CLASSIFY", "TOS")
 )
-_MAX_VALUE = {"port": 65535, "proto": 255}
+_NONE_NAMED = frozenset()
+_ONE_NAMED = {p: frozenset((p,)) for p in _PORTED}
 
 
 class Unknown(Exception):
@@ -61,7 +63,10 @@ class Unknown(Exception):
 
 
 class Compiled:
-    __slots__ = ("rule", "ports", "saddr", "tests", "unknown", "verdict", "classes", "per_port")
+    """One rule compiled for a family and protocol; never changed once compile_rule returns,
+    so that walks of several protocols can share it."""
+
+    __slots__ = ("rule", "ports", "saddr", "tests", "unknown", "verdict", "per_port")
 
     def __init__(self, rule):
         self.rule = rule
@@ -70,17 +75,35 @@ class Compiled:
         self.tests = []  # callables on ctx: True, False, or source ranges
         self.unknown = []
         self.verdict = None  # None: the rule only observes
-        self.classes = None  # the port classes of ports, set by walk.Kind
         self.per_port = False  # a test that needs the destination port itself
+
+    @classmethod
+    def plain(cls, rule, ports, saddr, verdict):
+        """A rule that tests nothing per run and names nothing unknown."""
+        self = cls.__new__(cls)
+        self.rule, self.ports, self.saddr, self.verdict = rule, ports, saddr, verdict
+        self.tests = self.unknown = ()
+        self.per_port = False
+        return self
 
 
 class _Env:
+    __slots__ = ("ruleset", "rule", "family", "protocol", "proto_number", "by_protocol") + (
+        "iif_patterns",
+        "daddr_ranges",
+        "sport_ranges",
+        "dport_ranges",
+        "targets",
+    )
+
     def __init__(self, ruleset, rule, family, protocol):
         self.ruleset = ruleset
         self.rule = rule
         self.family = family
         self.protocol = protocol
         self.proto_number = L4_NUMBERS[protocol]
+        # Whether the L4 protocol decided anything: if not, the rule means the same for both.
+        self.by_protocol = False
         self.iif_patterns = set()
         self.daddr_ranges = []
         self.sport_ranges = []
@@ -129,13 +152,16 @@ def _payload_field(body, env):
         if name in ("saddr", "daddr"):
             return (name,)
         if name in ("protocol", "nexthdr"):
+            env.by_protocol = True
             return ("const", "proto", env.proto_number)
         if name == "version":
             return ("const", "proto", 4 if proto == "ip" else 6)
         raise Unknown(f"{proto} {name}")
     if proto == "th" or proto in _PORTED:
-        if proto not in ("th", env.protocol):
-            return ("absent",)
+        if proto != "th":
+            env.by_protocol = True
+            if proto != env.protocol:
+                return ("absent",)
         if name in ("dport", "sport"):
             return (name,)
         raise Unknown(f"{proto} {name}")
@@ -146,6 +172,7 @@ def _payload_field(body, env):
 
 def _meta_field(key, env):
     if key == "l4proto":
+        env.by_protocol = True
         return ("const", "proto", env.proto_number)
     if key == "nfproto":
         return ("const", "nfproto", env.family)
@@ -221,6 +248,9 @@ def _ranges(domain, elem, env):
         try:
             if isinstance(elem, dict) and "prefix" in elem:
                 prefix = elem["prefix"]
+                found = iv.prefix_range(prefix["addr"], prefix["len"], env.family)
+                if found is not None:
+                    return found
                 return iv.network_range(f"{prefix['addr']}/{prefix['len']}", env.family)
             return iv.network_range(elem, env.family)
         except (TypeError, ValueError, KeyError):
@@ -542,27 +572,43 @@ def _statement(stmt, compiled, env, last):
     return True
 
 
-def _other_protocol(expr, protocol):
-    """A quick look for ``udp dport`` and the like in a rule for another protocol."""
+def protocols_named(expr):
+    """A quick look for ``udp dport`` and the like: the L4 protocols whose headers the rule's
+    matches name (a frozenset, most often empty or of one)."""
+    found = _NONE_NAMED
     for stmt in expr:
         body = stmt.get("match") if stmt.__class__ is dict else None
         left = body.get("left") if body.__class__ is dict else None
         pay = left.get("payload") if left.__class__ is dict else None
         if pay.__class__ is dict:
             proto = pay.get("protocol")
-            if proto in _PORTED and proto != protocol:
-                return True
-    return False
+            if proto in _PORTED and proto not in found:
+                found = _ONE_NAMED[proto] if not found else found | {proto}
+    return found
+
+
+def other_protocol(named, protocol):
+    """Whether a rule naming these protocols' headers never matches a packet of this one."""
+    return bool(named) and (len(named) > 1 or protocol not in named)
 
 
 def compile_rule(rule, ruleset, family, protocol):
     """(Compiled or None, env) for one rule and one packet kind; None: it never matches.
 
     An expression that cannot be modelled is named in ``unknown`` when it is a match, and
-    makes the verdict ``("unknown", name)`` when it is (or may be) what decides."""
-    if _other_protocol(rule.expr, protocol):
+    makes the verdict ``("unknown", name)`` when it is (or may be) what decides.  The env
+    holds what the rule tests per run; env.by_protocol is False when the answer is the same
+    for every L4 protocol (env is None for a rule on another protocol's header)."""
+    named = protocols_named(rule.expr)
+    if other_protocol(named, protocol):
         return None, None
+    return compile_named(rule, ruleset, family, protocol, named)
+
+
+def compile_named(rule, ruleset, family, protocol, named):
+    """compile_rule() for a rule whose protocols_named() are known and allow this protocol."""
     env = _Env(ruleset, rule, family, protocol)
+    env.by_protocol = bool(named)
     compiled = Compiled(rule)
     last = len(rule.expr) - 1
     for position, stmt in enumerate(rule.expr):
@@ -582,4 +628,5 @@ def compile_rule(rule, ruleset, family, protocol):
             break  # what follows a verdict never runs
     if compiled.saddr == () or compiled.ports == ():
         return None, env
+    compiled.per_port = bool(env.dport_ranges)
     return compiled, env

@@ -153,13 +153,36 @@ def outside(family):
 def network_range(text, family=None):
     """The range of an address or CIDR ("10.0.0.0/8"); ValueError when it is neither, or of
     another family than the one given."""
-    if isinstance(text, str) and "/" not in text:
-        value = address_value(text, family)
-        return ((value, value),)
+    if isinstance(text, str):
+        addr, slash, length = text.partition("/")
+        if not slash:
+            value = address_value(text, family)
+            return ((value, value),)
+        if length.isascii() and length.isdigit():
+            found = prefix_range(addr, int(length), family)
+            if found is not None:
+                return found
     net = ipaddress.ip_network(text, strict=False)
     if family is not None and f"ipv{net.version}" != family:
         raise ValueError(f"{text!r} is not an {family} address")
     return ((int(net.network_address), int(net.broadcast_address)),)
+
+
+def prefix_range(addr, length, family):
+    """The range of addr/length, or None where this quick way does not apply (an address
+    inet_pton does not read, a length that is not a plain int in range): ask network_range."""
+    if addr.__class__ is not str or length.__class__ is not int or family not in _AF:
+        return None
+    bits = ADDRESS_BITS[family]
+    if not 0 <= length <= bits:
+        return None
+    try:
+        value = int.from_bytes(socket.inet_pton(_AF[family], addr), "big")
+    except OSError:
+        return None
+    host = (1 << (bits - length)) - 1
+    low = value & ~host
+    return ((low, low | host),)
 
 
 def address_value(text, family=None):

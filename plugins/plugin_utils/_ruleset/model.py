@@ -31,6 +31,7 @@ from ansible_collections.portguard.hardening.plugins.module_utils._values import
 )
 
 FAMILIES = ("ip", "ip6", "inet", "arp", "bridge", "netdev")
+_FAMILY_SET = frozenset(FAMILIES)
 # nft's named priorities (ip, ip6, inet and netdev families), as nft(8) lists them.
 NAMED_PRIORITIES = {
     "raw": -300,
@@ -157,6 +158,8 @@ class Ruleset:
 
 
 def _load(data):
+    """(the list of objects, whether this reader owns it: decoded here from text)."""
+    owned = isinstance(data, (str, bytes))
     if isinstance(data, bytes):
         data = data.decode("utf-8", "replace")
     if isinstance(data, str):
@@ -166,7 +169,7 @@ def _load(data):
             raise RulesetError([f"ruleset: not JSON ({exc})"]) from None
     if not isinstance(data, Mapping) or not is_list(data.get("nftables")):
         raise RulesetError(["ruleset: expected an object with an 'nftables' list"])
-    return data["nftables"]
+    return data["nftables"], owned
 
 
 def _prio(value, where, errors):
@@ -266,59 +269,84 @@ def parse_ruleset(data):
 
 
 def _parse(data):
-    items = _load(data)
+    items, owned = _load(data)
     ruleset = Ruleset()
     errors = []
     rules = []
     for index, item in enumerate(items):
-        if not isinstance(item, Mapping) or len(item) != 1:
+        if item.__class__ is dict and len(item) == 1:
+            ((kind, obj),) = item.items()
+            if kind == "rule" and obj.__class__ is dict:
+                # Most of a ruleset: a rule named by plain strings is checked here, in one go.
+                family, table, chain = obj.get("family"), obj.get("table"), obj.get("chain")
+                if (
+                    family.__class__ is str
+                    and table.__class__ is str
+                    and chain.__class__ is str
+                    and table
+                    and chain
+                    and family in _FAMILY_SET
+                ):
+                    rules.append((index, obj))
+                    continue
+        elif not isinstance(item, Mapping) or len(item) != 1:
             errors.append(f"nftables[{index}]: expected an object with one key, got {show(item)}")
             continue
-        ((kind, obj),) = item.items()
-        if kind in _SKIPPED:
-            if kind == "metainfo" and isinstance(obj, Mapping):
-                ruleset.version = obj.get("version")
-            continue
-        if not isinstance(obj, Mapping):
-            errors.append(f"nftables[{index}] ({kind}): expected an object, got {show(obj)}")
-            continue
-        where = _Where(index, kind, obj)
-        if kind == "table":
-            if _required(obj, ("family", "name"), where, errors):
-                key = (obj["family"], obj["name"])
-                ruleset.tables[key] = Table(obj["family"], obj["name"], obj.get("handle"))
-        elif kind == "chain":
-            if _required(obj, ("family", "table", "name"), where, errors):
-                chain = _chain(obj, where, errors)
-                ruleset.chains[chain.key] = chain
-        elif kind in ("set", "map"):
-            if _required(obj, ("family", "table", "name"), where, errors):
-                named = _named_set(kind, obj, where, errors)
-                ruleset.sets[chain_key(named.family, named.table, named.name)] = named
-        elif kind == "rule":
-            if _required(obj, ("family", "table", "chain"), where, errors):
-                rules.append((where, obj))
         else:
-            # A kind newer than this reader: it cannot be judged, so say so.
-            ruleset.notes.append(f"{where}: object kind {show(kind)} not read")
-    for where, obj in rules:
-        chain = ruleset.chains.get(chain_key(obj["family"], obj["table"], obj["chain"]))
+            ((kind, obj),) = item.items()
+        _item(ruleset, index, kind, obj, rules, errors)
+    chains = ruleset.chains
+    for index, obj in rules:
+        chain = chains.get((obj["family"], obj["table"], obj["chain"]))
         expr = obj.get("expr", [])
         if chain is None:
+            where = _Where(index, "rule", obj)
             errors.append(f"{where}: chain {show(obj['chain'])} is not in the ruleset")
-        elif not is_list(expr):
-            errors.append(f"{where}.expr: expected a list, got {show(expr)}")
+        elif expr.__class__ is not list and not is_list(expr):
+            errors.append(f"{_Where(index, 'rule', obj)}.expr: expected a list, got {show(expr)}")
         else:
-            rule = Rule(
-                family=chain.family,
-                table=chain.table,
-                chain=chain.name,
-                index=len(chain.rules),
-                handle=obj.get("handle"),
-                expr=list(expr),
-                comment=obj.get("comment"),
+            found = chain.rules
+            found.append(
+                Rule(
+                    chain.family,
+                    chain.table,
+                    chain.name,
+                    len(found),
+                    obj.get("handle"),
+                    expr if owned and expr.__class__ is list else list(expr),
+                    obj.get("comment"),
+                )
             )
-            chain.rules.append(rule)
     if errors:
         raise RulesetError(errors)
     return ruleset
+
+
+def _item(ruleset, index, kind, obj, rules, errors):
+    """Read one object of the document other than a well-formed rule."""
+    if kind in _SKIPPED:
+        if kind == "metainfo" and isinstance(obj, Mapping):
+            ruleset.version = obj.get("version")
+        return
+    if not isinstance(obj, Mapping):
+        errors.append(f"nftables[{index}] ({kind}): expected an object, got {show(obj)}")
+        return
+    where = _Where(index, kind, obj)
+    if kind == "table":
+        if _required(obj, ("family", "name"), where, errors):
+            key = (obj["family"], obj["name"])
+            ruleset.tables[key] = Table(obj["family"], obj["name"], obj.get("handle"))
+    elif kind == "chain":
+        if _required(obj, ("family", "table", "name"), where, errors):
+            chain = _chain(obj, where, errors)
+            ruleset.chains[chain.key] = chain
+    elif kind in ("set", "map"):
+        if _required(obj, ("family", "table", "name"), where, errors):
+            named = _named_set(kind, obj, where, errors)
+            ruleset.sets[chain_key(named.family, named.table, named.name)] = named
+    elif kind == "rule":
+        if _required(obj, ("family", "table", "chain"), where, errors):
+            rules.append((index, obj))
+    else:
+        # A kind newer than this reader: it cannot be judged, so say so.
+        ruleset.notes.append(f"{where}: object kind {show(kind)} not read")

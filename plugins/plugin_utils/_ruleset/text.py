@@ -16,14 +16,21 @@ from collections.abc import Mapping
 MAX_TEXT = 200
 _PLAIN_META = ("iifname", "oifname", "iif", "oif", "mark", "pkttype", "iiftype")
 _VERDICTS = ("accept", "drop", "return", "continue", "queue")
-_TEXTS = {}  # id(rule) -> (rule, text); the rule is kept so that its id is not reused
+
+
+def _is_map(node):
+    return node.__class__ is dict or isinstance(node, Mapping)
 
 
 def _left(node):
-    if not isinstance(node, Mapping) or len(node) != 1:
+    if node.__class__ is dict and len(node) == 1:  # the commonest: a payload field
+        body = node.get("payload")
+        if body.__class__ is dict and "protocol" in body:
+            return f"{body['protocol']} {body.get('field', '?')}"
+    if not _is_map(node) or len(node) != 1:
         return _value(node)
     ((kind, body),) = node.items()
-    if not isinstance(body, Mapping):
+    if not _is_map(body):
         return _value(body) if kind == "concat" else kind
     if kind == "payload":
         if "protocol" in body:
@@ -42,18 +49,20 @@ def _left(node):
 
 
 def _value(node):
-    if isinstance(node, Mapping) and len(node) == 1:
+    if node.__class__ is int or node.__class__ is str:
+        return str(node)
+    if _is_map(node) and len(node) == 1:
         ((kind, body),) = node.items()
         if kind == "set":
             items = body if isinstance(body, list) else [body]
             return "{ " + ", ".join(_element(i) for i in items) + " }"
         if kind == "range" and isinstance(body, list) and len(body) == 2:
             return f"{_value(body[0])}-{_value(body[1])}"
-        if kind == "prefix" and isinstance(body, Mapping):
+        if kind == "prefix" and _is_map(body):
             return f"{body.get('addr')}/{body.get('len')}"
         if kind == "concat" and isinstance(body, list):
             return " . ".join(_left(part) for part in body)
-        if kind == "elem" and isinstance(body, Mapping):
+        if kind == "elem" and _is_map(body):
             return _value(body.get("val"))
         return _left(node)
     if isinstance(node, list):
@@ -71,39 +80,37 @@ def _element(item):
 
 def statement(stmt):
     """One expression of a rule as nft writes it."""
-    if not isinstance(stmt, Mapping) or len(stmt) != 1:
+    if not _is_map(stmt) or len(stmt) != 1:
         return "?"
     ((kind, body),) = stmt.items()
-    if kind == "match" and isinstance(body, Mapping):
+    if kind == "match" and _is_map(body):
         op = body.get("op", "==")
         op = "" if op in ("==", "in") else f"{op} "
         return f"{_left(body.get('left'))} {op}{_value(body.get('right'))}"
     if kind in _VERDICTS:
         return kind
-    if kind in ("jump", "goto") and isinstance(body, Mapping):
+    if kind in ("jump", "goto") and _is_map(body):
         return f"{kind} {body.get('target')}"
-    if kind == "vmap" and isinstance(body, Mapping):
+    if kind == "vmap" and _is_map(body):
         return f"{_left(body.get('key'))} vmap {_value(body.get('data'))}"
-    if kind == "limit" and isinstance(body, Mapping):
+    if kind == "limit" and _is_map(body):
         over = "over " if body.get("inv") else ""
         return f"limit rate {over}{body.get('rate')}/{body.get('per')}"
-    if kind == "xt" and isinstance(body, Mapping):
+    if kind == "xt" and _is_map(body):
         return f"xt {body.get('type')} {body.get('name')}"
     return kind
 
 
 def rule_text(rule):
     """The rule's expressions, counters left out, with its comment."""
-    found = _TEXTS.get(id(rule))
-    if found is not None and found[0] is rule:
-        return found[1]
-    parts = [statement(s) for s in rule.expr if not (isinstance(s, Mapping) and "counter" in s)]
+    parts = [
+        statement(s)
+        for s in rule.expr
+        if not ((s.__class__ is dict or isinstance(s, Mapping)) and "counter" in s)
+    ]
     text = " ".join(parts) if parts else "(no expression)"
     if rule.comment:
         text += f' comment "{rule.comment}"'
     if len(text) > MAX_TEXT:
         text = text[: MAX_TEXT - 3] + "..."
-    if len(_TEXTS) > 65536:
-        _TEXTS.clear()
-    _TEXTS[id(rule)] = (rule, text)
     return text

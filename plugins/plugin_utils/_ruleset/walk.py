@@ -10,10 +10,18 @@ ruleset answers for every port: its cost grows with rules plus classes, not thei
 The walker owns the groups it is given and hands new ones back; class sets are mutated only
 by their owner, and copied into the events that remember them.
 
+A Kind compiles only the chains the input hook reaches (base chains, then the targets of
+their jumps, gotos and verdict maps), each rule once per family: quick.py reads the common
+rules in one pass, and a rule that means the same for TCP and UDP is shared by both Kinds.
+In a long chain, a group of few port classes waits for the next rule that wants one of them
+instead of meeting every rule; its place in the order of groups goes with it as a key, so
+that events come in the very order of a rule-by-rule walk.  A Sweep is the walks of one
+interface and destination address, spread over the port classes.
+
 Netfilter semantics: base chains in priority order; accept ends one base chain, drop and
 reject end the walk; jump returns, goto does not; a base chain's policy takes what falls off.
 
-Public: Kind, Walk, MAX_DEPTH.
+Public: Kind, Walk, Sweep, MAX_DEPTH.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -26,30 +34,107 @@ from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset impor
 from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.compile import (
     DPORT,
     IIF,
+    compile_named,
     compile_rule,
+    other_protocol,
+    protocols_named,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.quick import (
+    quick_compile,
 )
 
 CHAIN_FAMILIES = {"ipv4": ("ip", "inet"), "ipv6": ("ip6", "inet")}
+_NARROW = 16  # a rule wanting more port classes wakes every waiting group
+_FEW = 8  # groups of at most this many port classes wait for the rules that want them
+
+
 MAX_DEPTH = 16  # the kernel's jump stack
 
 
-class Chain:
-    """One chain compiled for a family and protocol."""
+def _KEY(item):
+    return item[0]
 
-    __slots__ = ("chain", "rules")
+
+class Chain:
+    """One chain compiled for a family and protocol: its rules that can decide, and for each
+    the frozenset of port classes it can match (None: every class).  ``uses`` maps a port
+    class to the position (or the positions, in a list) of the rules that want it among few
+    classes; ``broad`` lists the positions of the rules that want many (or every) class.
+    ``label`` is "<family> <table>" as answers name it."""
+
+    __slots__ = ("chain", "rules", "classes", "uses", "broad", "terminal", "label")
 
     def __init__(self, chain, rules):
         self.chain = chain
         self.rules = rules
+        self.label = f"{chain.family} {chain.table}"
+        self.classes = ()
+        self.uses = {}
+        self.broad = ()
+        # Per rule, the verdict of a rule on ports alone that ends a group's way here
+        # (accept, drop, reject), else None.
+        self.terminal = [
+            rule.verdict[0]
+            if rule.verdict[0] in ("accept", "drop", "reject")
+            and rule.saddr is None
+            and not rule.tests
+            and not rule.unknown
+            and not rule.per_port
+            else None
+            for rule in rules
+        ]
+
+    def index(self, classes):
+        """Take the rules' port classes, and index them for the groups that wait."""
+        self.classes = classes
+        uses, broad = {}, []
+        for position, wanted in enumerate(classes):
+            if wanted is None or len(wanted) > _NARROW:
+                broad.append(position)
+                continue
+            for port_class in wanted:
+                found = uses.get(port_class)
+                if found is None:
+                    uses[port_class] = position  # most classes: one rule wants them
+                elif found.__class__ is int:
+                    uses[port_class] = [found, position]
+                else:
+                    found.append(position)
+        self.uses, self.broad = uses, broad
+
+    def wake(self, classes, after):
+        """The first position after ``after`` of a rule that may touch these classes."""
+        broad = self.broad
+        at = bisect.bisect_right(broad, after)
+        first = broad[at] if at < len(broad) else len(self.rules)
+        uses = self.uses
+        for port_class in classes:
+            found = uses.get(port_class)
+            if found is None:
+                continue
+            if found.__class__ is int:
+                if after < found < first:
+                    first = found
+                continue
+            at = bisect.bisect_right(found, after)
+            if at < len(found) and found[at] < first:
+                first = found[at]
+        return first
 
 
 class Kind:
-    """Everything compiled for one family and protocol: chains and what their rules test."""
+    """Everything compiled for one family and protocol: chains and what their rules test.
 
-    def __init__(self, ruleset, family, protocol):
+    Only chains the input hook reaches are compiled: its base chains and, from them, the
+    targets of jumps, gotos and verdict maps.  ``shared`` holds, by chain key, the rules
+    compiled for this family by the Kind of another protocol: a rule whose meaning does not
+    depend on the protocol is compiled once and its Compiled shared."""
+
+    def __init__(self, ruleset, family, protocol, shared=None):
         self.family = family
         self.protocol = protocol
         self.ruleset = ruleset
+        self.shared = {} if shared is None else shared
         self.chains = {}
         self.iif_patterns = set()
         self.daddr_ranges = []
@@ -71,11 +156,13 @@ class Kind:
         ]
         for chain in self.ingress:
             self.iif_patterns.update(chain.devices)
-        self.port_bounds = sorted(p for p in points if p <= 65535)
-        self.classes = len(self.port_bounds)
+        self.port_bounds = bounds = sorted(p for p in points if p <= 65535)
+        self.classes = len(bounds)
+        self.class_starts = {p: i for i, p in enumerate(bounds)}
+        sets = {}  # one frozenset per distinct port ranges
         for chain in self.chains.values():
-            for rule in chain.rules if chain else ():
-                rule.classes = self._class_set(rule.ports)
+            if chain:
+                chain.index([self._class_set(rule.ports, sets) for rule in chain.rules])
         self.sensitive = self._sport_sensitive()
 
     def chain(self, key):
@@ -86,23 +173,56 @@ class Kind:
         if chain is None:
             return None
         rules, targets = [], []
-        for rule in chain.rules:
-            compiled, env = compile_rule(rule, self.ruleset, self.family, self.protocol)
+        family, protocol, points = self.family, self.protocol, self._points
+        for rule, named, compiled, env, holds in self._compiled(chain):
+            if named and (len(named) > 1 or protocol not in named):
+                continue  # a match on another protocol's header
+            if holds is not None and holds != protocol:
+                compiled, env = compile_named(rule, self.ruleset, family, protocol, named)
             if compiled is None or compiled.verdict is None:
                 continue  # never matches this packet, or only counts and logs
             rules.append(compiled)
-            compiled.per_port = bool(env.dport_ranges)
-            self.iif_patterns.update(env.iif_patterns)
-            self.daddr_ranges.extend(env.daddr_ranges)
-            self.sport_uses.extend((compiled.ports, r) for r in env.sport_ranges)
-            for ranges in [compiled.ports or ()] + env.dport_ranges:
+            if env.iif_patterns:
+                self.iif_patterns.update(env.iif_patterns)
+            if env.daddr_ranges:
+                self.daddr_ranges.extend(env.daddr_ranges)
+            if env.sport_ranges:
+                self.sport_uses.extend((compiled.ports, r) for r in env.sport_ranges)
+            for low, high in compiled.ports or ():
+                points.add(low)
+                points.add(high + 1)
+            for ranges in env.dport_ranges:
                 for low, high in ranges:
-                    self._points.update((low, high + 1))
-            targets.extend(env.targets)
+                    points.update((low, high + 1))
+            if env.targets:
+                targets.extend(env.targets)
         compiled_chain = self.chains[key] = Chain(chain, rules)
         for target in targets:
             self.chain(target)
         return compiled_chain
+
+    def _compiled(self, chain):
+        """Per rule of the chain: (rule, protocols named, compiled, env, the protocol they
+        hold for: None for every protocol the rule does not exclude by naming another's
+        header).  Made by the first Kind of the family to walk the chain, for all of them."""
+        shared, family, protocol = self.shared, self.family, self.protocol
+        found = shared.get(chain.key)
+        if found is not None and found[0] is chain:
+            return found[1]
+        entries = []
+        for rule in chain.rules:
+            quick = quick_compile(rule, family)
+            if quick is not None:
+                entries.append((rule,) + quick + (None,))
+                continue
+            named = protocols_named(rule.expr)
+            entry = (rule, named, None, None, "")
+            if not other_protocol(named, protocol):
+                compiled, env = compile_named(rule, self.ruleset, family, protocol, named)
+                entry = (rule, named, compiled, env, protocol if env.by_protocol else None)
+            entries.append(entry)
+        shared[chain.key] = (chain, entries)  # the chain is kept: what it holds stays
+        return entries
 
     def _may_drop(self, chain):
         if chain.policy == "drop":
@@ -113,15 +233,33 @@ class Kind:
                 return True
         return False
 
-    def _class_set(self, ports):
+    def _class_set(self, ports, sets=None):
         if ports is None:
             return None
-        found = set()
+        index, bounds = self.class_starts, self.port_bounds
+        if len(ports) == 1:  # most rules: one port or range, whose bounds are class bounds
+            low, high = ports[0]
+            first = index.get(low)
+            last = index.get(high + 1, len(bounds) if high >= 65535 else None)
+            if first is not None and last is not None:
+                return frozenset(range(first, last))
+        if sets is not None:
+            found = sets.get(ports)
+            if found is not None:
+                return found
+        classes = set()
         for low, high in ports:
-            first = bisect.bisect_right(self.port_bounds, low) - 1
-            last = bisect.bisect_right(self.port_bounds, high) - 1
-            found.update(range(first, last + 1))
-        return frozenset(found)
+            # Every bound of a compiled range is a class bound; bisect for what is not.
+            first = index.get(low)
+            if first is None:
+                first = bisect.bisect_right(bounds, low) - 1
+            last = index.get(high + 1)
+            last = bisect.bisect_right(bounds, high) - 1 if last is None else last - 1
+            classes.update(range(first, last + 1))
+        classes = frozenset(classes)
+        if sets is not None:
+            sets[ports] = classes
+        return classes
 
     def _sport_sensitive(self):
         """The port classes whose rules test the source port, or None for all of them."""
@@ -133,7 +271,8 @@ class Kind:
         return found
 
     def port_class(self, port):
-        return bisect.bisect_right(self.port_bounds, port) - 1
+        found = self.class_starts.get(port)  # a port a rule names starts its class
+        return bisect.bisect_right(self.port_bounds, port) - 1 if found is None else found
 
     def sport_values(self):
         """One source port per class of source ports that some rule tells apart."""
@@ -178,26 +317,77 @@ class Walk:
         return groups
 
     def walk(self, chain, groups, depth):
-        """(accepted, returned) groups of a chain entered by the given groups."""
+        """(accepted, returned) groups of a chain entered by the given groups.
+
+        Rule by rule, each rule meets the groups in flight in their order (which orders the
+        events): a group the rule's ports miss goes on as it is, one they touch is split,
+        and what the rule leaves of it follows it.  Each group carries its place in that
+        order as a key (a group's leftovers of rule i follow it as key + (-i, n)), so that a
+        group of few classes can wait, out of the way, for the next rule that wants one of
+        them (a long chain of port rules leaves many such groups behind)."""
         accepted, returned = [], []
-        for rule in chain.rules:
-            if not groups:
-                break
-            kept = []
-            wanted = rule.classes
-            for group in groups:
+        rules, wanted_by, count = chain.rules, chain.classes, len(chain.rules)
+        live = []  # (key, group) met by every rule: groups of many classes
+        waiting = {}  # position -> [(key, group)] for the rule that may touch them
+        done = []  # (key, group) no rule of the chain touches any more
+        for number, group in enumerate(groups):
+            self._place(chain, (number,), group, -1, live, waiting, done)
+        for position in range(count):
+            batch = waiting.pop(position, None)
+            if batch is None:
+                if not live:
+                    if not waiting:
+                        break
+                    continue
+                batch, live = live, []
+            else:
+                batch += live
+                live = []
+                batch.sort(key=_KEY)
+            rule, wanted = rules[position], wanted_by[position]
+            terminal = chain.terminal[position]
+            for key, group in batch:
                 if wanted is not None and wanted.isdisjoint(group[0]):
-                    kept.append(group)
+                    self._place(chain, key, group, position, live, waiting, done)
                     continue
                 hit = self._split(group, wanted)
                 if hit is None:
-                    kept.append(group)
+                    self._place(chain, key, group, position, live, waiting, done)
                     continue
                 if group[0]:
-                    kept.append(group)
-                self._rule(chain, rule, hit, accepted, returned, kept, depth)
-            groups = kept
-        return accepted, returned + groups
+                    self._place(chain, key, group, position, live, waiting, done)
+                if terminal is not None and hit[1]:
+                    # A rule on ports alone that accepts, drops or rejects: _rule_at and
+                    # apply, without their generality.
+                    self.events.append((terminal, chain, rule, frozenset(hit[0]), hit[1]))
+                    if terminal == "accept":
+                        accepted.append(hit)
+                    continue
+                out = []
+                self._rule(chain, rule, hit, accepted, returned, out, depth)
+                for step, item in enumerate(out):
+                    self._place(chain, key + (-position, step), item, position, live,
+                                waiting, done)  # fmt: skip
+        done += live
+        for batch in waiting.values():
+            done += batch
+        done.sort(key=_KEY)
+        return accepted, returned + [group for _key, group in done]
+
+    @staticmethod
+    def _place(chain, key, group, position, live, waiting, done):
+        if len(group[0]) > _FEW:
+            live.append((key, group))
+            return
+        wake = chain.wake(group[0], position)
+        if wake >= len(chain.rules):
+            done.append((key, group))
+        else:
+            found = waiting.get(wake)
+            if found is None:
+                waiting[wake] = [(key, group)]
+            else:
+                found.append((key, group))
 
     @staticmethod
     def _split(group, wanted):
@@ -206,10 +396,7 @@ class Walk:
         if wanted is None:
             group[0] = set()
             return [classes, group[1]]
-        if len(wanted) < len(classes):
-            hit = {c for c in wanted if c in classes}
-        else:
-            hit = {c for c in classes if c in wanted}
+        hit = classes & wanted  # a set, as classes is
         if not hit:
             return None
         classes -= hit
@@ -293,3 +480,76 @@ class Walk:
             self.unknown.append((verdict[1], (chain, rule), frozenset(group[0])))
             if self.may:
                 accepted.append(group)
+
+
+class Sweep:
+    """The walks of the input hook for one interface and destination address: over every port
+    class with the first source port, and with each other class of source ports over the
+    classes whose rules test it; what they found spread over the port classes.
+
+    ``covered`` is the set of port classes walked (those a batch of sockets has), None for
+    every class: what a walk finds for one class does not depend on the others it carries."""
+
+    def __init__(self, kind, iif, daddr, covered=None):
+        outside = iv.outside(kind.family)
+        every = range(kind.classes) if covered is None else covered
+        self.covered = covered
+        self.results = {}
+        sports = kind.sport_values()
+        for sport in sports:
+            # Other source ports matter only where a rule tests them.
+            if sport == sports[0] or kind.sensitive is None:
+                classes = every
+            else:
+                classes = kind.sensitive if covered is None else kind.sensitive & covered
+            if not classes:
+                continue
+            ctx = (iif, daddr, sport, None)
+            may = Walk(kind, ctx, True)
+            reach = may.hook(classes, outside)
+            doubtful = set()
+            for _name, _place, where in may.unknown:
+                doubtful |= where
+            sure = Walk(kind, ctx, False).hook(doubtful, outside) if doubtful else []
+            self._collect(reach, sure, doubtful, may.events, may.unknown)
+
+    def get(self, port_class):
+        """[may reach, sure reach, [(key, event)], [(name, place)] or ()] for a port class, None
+        if no walk held it.  An event is (verdict, chain, rule, sources), and its key
+        (verdict, id(chain), id(rule), id(sources)) tells events apart cheaply."""
+        return self.results.get(port_class)
+
+    def _collect(self, reach, sure, doubtful, events, unknown):
+        """Spread a walk's groups and events over the port classes they hold."""
+        results = self.results
+        get = results.get
+        for classes, flow in reach:
+            for port_class in classes:
+                entry = get(port_class)
+                if entry is None:
+                    entry = results[port_class] = [iv.EMPTY, iv.EMPTY, [], ()]
+                entry[0] = iv.union(entry[0], flow)
+                if port_class not in doubtful:
+                    entry[1] = iv.union(entry[1], flow)
+        for classes, flow in sure:
+            for port_class in classes:
+                entry = get(port_class)
+                if entry is None:
+                    entry = results[port_class] = [iv.EMPTY, iv.EMPTY, [], ()]
+                entry[1] = iv.union(entry[1], flow)
+        for verdict, chain, rule, classes, sources in events:
+            item = ((verdict, id(chain), id(rule), id(sources)), (verdict, chain, rule, sources))
+            for port_class in classes:
+                entry = get(port_class)
+                if entry is None:
+                    entry = results[port_class] = [iv.EMPTY, iv.EMPTY, [], ()]
+                entry[2].append(item)
+        for name, place, classes in unknown:
+            for port_class in classes:
+                entry = get(port_class)
+                if entry is None:
+                    entry = results[port_class] = [iv.EMPTY, iv.EMPTY, [], ()]
+                if entry[3]:
+                    entry[3].append((name, place))
+                else:  # most classes meet nothing unknown: their entry keeps ()
+                    entry[3] = [(name, place)]

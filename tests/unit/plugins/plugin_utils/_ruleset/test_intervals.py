@@ -1,6 +1,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Integer range sets, the representation of source addresses and ports."""
 
+import ipaddress
+
 import pytest
 from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset import intervals as iv
 
@@ -72,3 +74,48 @@ def test_networks(ranges, family, expected):
 def test_addresses_of_the_wrong_family_are_refused(text, family):
     with pytest.raises(ValueError):
         iv.network_range(text, family)
+
+
+@pytest.mark.parametrize(
+    "addr,length,family,expected",
+    [
+        pytest.param("10.1.0.0", 16, "ipv4", "10.1.0.0/16", id="v4"),
+        pytest.param("10.1.2.3", 16, "ipv4", "10.1.0.0/16", id="host-bits-dropped"),
+        pytest.param("0.0.0.0", 0, "ipv4", "0.0.0.0/0", id="v4-everything"),
+        pytest.param("192.0.2.7", 32, "ipv4", "192.0.2.7/32", id="v4-host"),
+        pytest.param("2001:db8::1", 32, "ipv6", "2001:db8::/32", id="v6"),
+        pytest.param("::ffff:10.0.0.1", 120, "ipv6", "::ffff:10.0.0.0/120", id="v6-mapped"),
+        pytest.param("fe80::1", 128, "ipv6", "fe80::1/128", id="v6-host"),
+        pytest.param("10.0.0.0", "8", "ipv4", None, id="length-as-text"),
+        pytest.param("10.0.0.0", True, "ipv4", None, id="length-bool"),
+        pytest.param("10.0.0.0", 33, "ipv4", None, id="length-too-long"),
+        pytest.param("10.0.0.0", -1, "ipv4", None, id="length-negative"),
+        pytest.param("::1", 8, "ipv4", None, id="other-family"),
+        pytest.param("010.0.0.1", 8, "ipv4", None, id="loose-ipv4"),
+        pytest.param("fe80::1%eth0", 64, "ipv6", None, id="scoped"),
+        pytest.param(167772160, 8, "ipv4", None, id="address-as-int"),
+    ],
+)
+def test_prefix_range_is_network_range_or_declines(addr, length, family, expected):
+    """The quick way reads what inet_pton reads; network_range (ipaddress) has the rest."""
+    found = iv.prefix_range(addr, length, family)
+    assert found == (None if expected is None else iv.network_range(expected, family))
+    if expected is not None:
+        assert found == iv.network_range(f"{addr}/{length}", family)
+
+
+@pytest.mark.parametrize(
+    "text,family",
+    [
+        pytest.param("10.1.2.3/16", "ipv4", id="host-bits"),
+        pytest.param("10.0.0.0/08", "ipv4", id="length-leading-zero"),
+        pytest.param("2001:db8::/48", "ipv6", id="v6"),
+        pytest.param("10.0.0.0/255.255.0.0", "ipv4", id="netmask"),
+        pytest.param("fe80::1", "ipv6", id="address"),
+    ],
+)
+def test_network_range_agrees_with_ipaddress(text, family):
+    net = ipaddress.ip_network(text, strict=False)
+    assert iv.network_range(text, family) == (
+        (int(net.network_address), int(net.broadcast_address)),
+    )

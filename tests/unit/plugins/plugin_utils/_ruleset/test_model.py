@@ -144,3 +144,16 @@ def test_named_priority_and_kinds_that_cannot_filter():
     ruleset = parse_ruleset(data)
     assert ruleset.chains[("ip", "f", "c")].prio == 0
     assert ruleset.notes == ["nftables[4] (wormhole ip f w): object kind 'wormhole' not read"]
+
+
+@pytest.mark.parametrize("as_text", [True, False], ids=["text", "decoded"])
+def test_rules_are_the_same_from_text_and_from_the_decoded_document(as_text):
+    doc = Doc().table("inet", "f").chain("inet", "f", "input", hook="input")
+    doc.rule("inet", "f", "input", dport(22), ACCEPT)
+    data = doc.json()
+    ruleset = parse_ruleset(json.dumps(data) if as_text else data)
+    rule = ruleset.chains[("inet", "f", "input")].rules[0]
+    assert rule.expr == [dport(22), ACCEPT]
+    # A document handed in decoded stays the caller's: changing it later changes no rule.
+    data["nftables"][-1]["rule"]["expr"].append(DROP)
+    assert rule.expr == [dport(22), ACCEPT]
