@@ -13,22 +13,15 @@ from ansible_collections.portguard.hardening.plugins.module_utils._firewall_mode
 from ansible_collections.portguard.hardening.plugins.module_utils._firewall_model import (
     parse_firewall,
 )
-from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.compile import (
-    iif_matches,
-)
 from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.evaluate import (
-    GUEST_BRIDGES,
+    is_inside,
 )
 
 
 def _guests_only(zone):
     """A zone bound only to the bridges of the host's own containers admits no other host."""
     interfaces = zone.get("interfaces") or []
-    return (
-        bool(interfaces)
-        and not zone.get("sources")
-        and all(any(iif_matches(p, i) for p in GUEST_BRIDGES) for i in interfaces)
-    )
+    return bool(interfaces) and not zone.get("sources") and all(is_inside(i) for i in interfaces)
 
 
 def outside_view(view):

@@ -30,6 +30,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+import re
 from bisect import bisect_right
 from collections.abc import Mapping
 from operator import itemgetter
@@ -54,6 +55,20 @@ MAX_REASONS = 6
 # Bridges that Docker, podman, libvirt and LXC make for the host's own guests: what comes in on
 # them comes from a guest of this host, not from another host. nft-style "*" wildcards.
 GUEST_BRIDGES = ("docker0", "br-*", "cni-podman*", "podman*", "virbr*", "veth*", "lxcbr*", "lxdbr*")
+# The names those tools really give (Docker's br-<12 hex digits of the network id>, veth<hex>,
+# numbered bridges): a name such as br-ex or br-lan is an uplink's, and counts as outside.
+GUEST_BRIDGE_NAMES = re.compile(
+    r"(docker\d+|br-[0-9a-f]{12}|cni-podman\d+|podman\d+|virbr\d+|veth[0-9a-f]+|lxcbr\d+|lxdbr\d+)"
+)
+
+
+def is_inside(name, inside=GUEST_BRIDGES):
+    """Whether an interface only carries the host's own guests (never another host)."""
+    if inside is GUEST_BRIDGES:
+        return GUEST_BRIDGE_NAMES.fullmatch(name) is not None
+    return any(iif_matches(p, name) for p in inside)
+
+
 _FIRST = itemgetter(0)
 _RANKS = {exposure: rank for rank, exposure in enumerate(EXPOSURES)}
 
@@ -84,9 +99,9 @@ def _check_interfaces(interfaces, inside):
     if errors:
         raise RulesetError(errors)
     # No interface facing outside: "" stands for one that matches no name a rule gives.
-    outside = tuple(
-        sorted(n for n in interfaces if n != "lo" and not any(iif_matches(p, n) for p in inside))
-    ) or ("",)
+    outside = tuple(sorted(n for n in interfaces if n != "lo" and not is_inside(n, inside))) or (
+        "",
+    )
     return outside, {f: tuple(sorted(set(a))) for f, a in addresses.items()}
 
 

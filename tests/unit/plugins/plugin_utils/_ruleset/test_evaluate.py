@@ -584,3 +584,27 @@ def test_bad_sockets_are_named():
         "sockets[1].protocol: expected tcp or udp, got 'sctp'",
         "sockets[1].port: expected a port number, got 99999",
     ]
+
+
+def test_an_uplink_named_like_a_guest_bridge_faces_outside():
+    """OpenStack's br-ex and OpenWrt's br-lan carry other hosts' traffic."""
+    from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.evaluate import (
+        evaluate_sockets,
+    )
+    from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.model import (
+        parse_ruleset,
+    )
+
+    ruleset = parse_ruleset({"nftables": [
+        {"table": {"family": "inet", "name": "filter", "handle": 1}},
+        {"chain": {"family": "inet", "table": "filter", "name": "input", "handle": 1,
+                   "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}},
+        {"rule": {"family": "inet", "table": "filter", "chain": "input", "handle": 2, "expr": [
+            {"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "br-ex"}},
+            {"accept": None}]}},
+    ]})  # fmt: skip
+    sock = {"protocol": "tcp", "family": "ipv4", "address": "0.0.0.0", "port": 8080}
+    (answer,) = evaluate_sockets(
+        ruleset, [sock], {"lo": ["127.0.0.1/8"], "br-ex": ["192.0.2.10/24"]}
+    )
+    assert answer["exposure"] == "everyone"
