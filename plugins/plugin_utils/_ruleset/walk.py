@@ -49,6 +49,10 @@ _FEW = 8  # groups of at most this many port classes wait for the rules that wan
 
 
 MAX_DEPTH = 16  # the kernel's jump stack
+# Chain entries (jumps and gotos) one evaluator may walk for a family and protocol: a ruleset
+# whose chains jump to each other many times over would otherwise take exponential time. Past
+# it, a jump counts as an expression not modelled, so the answer is "unknown" (exposed).
+MAX_JUMPS = 100000
 
 
 def _KEY(item):
@@ -135,6 +139,7 @@ class Kind:
         self.protocol = protocol
         self.ruleset = ruleset
         self.shared = {} if shared is None else shared
+        self.jumps = 0  # chain entries walked, against MAX_JUMPS
         self.chains = {}
         self.iif_patterns = set()
         self.daddr_ranges = []
@@ -454,9 +459,15 @@ class Walk:
             returned.append(group)
         elif kind in ("jump", "goto"):
             target = self.kind.chain(verdict[1])
-            if target is None or depth >= MAX_DEPTH:
-                why = "too deep" if target is not None else "missing"
-                self.apply(chain, rule, ("unknown", f"{kind} to {why} chain"), group, accepted,
+            self.kind.jumps += 1
+            if target is None or depth >= MAX_DEPTH or self.kind.jumps > MAX_JUMPS:
+                if target is None or depth >= MAX_DEPTH:
+                    name = "{} to {} chain".format(
+                        kind, "missing" if target is None else "too deep"
+                    )
+                else:
+                    name = f"{kind} past {MAX_JUMPS} chain entries (a ruleset too costly to walk)"
+                self.apply(chain, rule, ("unknown", name), group, accepted,
                            returned, kept, depth, ctx)  # fmt: skip
                 return
             acc, ret = self.walk(target, [group], depth + 1) if target.rules else ([], [group])

@@ -150,3 +150,34 @@ def test_dual_stack_with_one_family_unknown(v4_rule, exposure, at_most, sources)
         exposure, at_most, sources,
     )  # fmt: skip
     assert answer["families"]["ipv6"]["exposure"] == "unknown"
+
+
+def test_a_ruleset_that_jumps_exponentially_is_unknown_not_endless():
+    """Chains that each jump four times to the next: 4**12 walks without a budget."""
+    import json as _json
+
+    from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.evaluate import (
+        evaluate_sockets,
+    )
+    from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.model import (
+        parse_ruleset,
+    )
+
+    def chain(name, **base):
+        return {"chain": dict({"family": "inet", "table": "f", "name": name, "handle": 1}, **base)}
+
+    def jump(source, target):
+        return {"rule": {"family": "inet", "table": "f", "chain": source, "handle": 1,
+                         "expr": [{"jump": {"target": target}}]}}  # fmt: skip
+
+    items = [{"table": {"family": "inet", "name": "f", "handle": 1}},
+             chain("input", type="filter", hook="input", prio=0, policy="accept")]  # fmt: skip
+    items += [chain(f"c{i}") for i in range(12)]
+    items += [jump("input", "c0")] * 4
+    for i in range(11):
+        items += [jump(f"c{i}", f"c{i + 1}")] * 4
+    sock = {"protocol": "tcp", "family": "ipv4", "address": "0.0.0.0", "port": 8080}
+    ruleset = parse_ruleset(_json.dumps({"nftables": items}))
+    (answer,) = evaluate_sockets(ruleset, [sock], {"eth0": ["192.0.2.10/24"]})
+    assert answer["exposure"] == "unknown"
+    assert any("chain entries (a ruleset too costly to walk)" in n for n in answer["unknown"])
