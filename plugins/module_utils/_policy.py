@@ -1209,12 +1209,25 @@ def _plan(findings, allowed, ctx, notes):
         )
         del restrict[key]
     to_open = _ports_to_open(findings, allowed, ctx["management_ports"])
+    # A firewall closes a port, not a listener: closing it would cut the listeners the policy
+    # keeps (a process may bind a kept port's other family just to get it closed), the
+    # management connection among them. The port stays open and its findings say why.
     for key in sorted(set(to_open) & (set(block) | set(restrict))):
-        notes.append(
-            f"{_port_label(*key)}: some listeners on it are kept open ({to_open[key]}) but "
-            "others must be blocked or restricted; it is not opened"
+        label = _port_label(*key)
+        why = (
+            f"not closed: {label} also serves listeners the policy keeps ({to_open[key]}), and "
+            "a firewall rule would cut them too; stop this listener or move it to another port"
         )
-        del to_open[key]
+        notes.append(f"{label}: {why}")
+        block.pop(key, None)
+        restrict.pop(key, None)
+        for finding in open_findings:
+            if (finding["port"], finding["protocol"]) == key and finding["action"] in (
+                "block",
+                "restrict",
+            ):
+                finding["status"] = "kept"
+                finding["note"] = _join_notes(finding.get("note"), why)
     disable_units = _disable_units(
         [f for f in open_findings if f["action"] == "disable"], ctx["socket_units"]
     )

@@ -1416,17 +1416,26 @@ def test_conflicting_firewall_actions_on_one_port():
         rule("c-allow", "allow", units=["c.service"]),
     ]
     result = evaluate(sockets, rules, "report", True, {})
+    # 9000 also serves c.service, which the policy allows: no rule closes it, so nothing cuts
+    # c.service; 9000's findings are kept, with the reason.
     assert result["plan"]["firewall_block"] == [
-        {"port": 9000, "protocol": "tcp", "rules": ["b-block"]},
         {"port": 9100, "protocol": "tcp", "rules": ["b-block"]},
     ]
     assert result["plan"]["firewall_restrict"] == []
-    assert result["plan"]["firewall_open"] == []
+    assert result["plan"]["firewall_open"] == [{"port": 9000, "protocol": "tcp", "why": "allow"}]
+    why = (
+        "not closed: 9000/tcp also serves listeners the policy keeps (allow), and a firewall "
+        "rule would cut them too; stop this listener or move it to another port"
+    )
     assert result["notes"] == [
         "9000/tcp: rules a-restrict restrict it but rules b-block block it; it is blocked",
         "9100/tcp: rules a-restrict restrict it but rules b-block block it; it is blocked",
-        "9000/tcp: some listeners on it are kept open (allow) but others must be blocked or "
-        "restricted; it is not opened",
+        "9000/tcp: " + why,
+    ]
+    kept = [f for f in result["findings"] if f["port"] == 9000]
+    assert [(f["unit"], f["status"], f["note"]) for f in kept] == [
+        ("a.service", "kept", why),
+        ("b.service", "kept", why),
     ]
 
 
