@@ -281,8 +281,8 @@ def test_recorded_rules_that_would_close_the_management_port_are_left_out():
 
 
 def test_firewalld_whose_zones_could_not_be_read_writes_to_its_default_zone():
-    read = host_read("ufw", units={"firewalld.service": {"load_state": "loaded",
-                                                          "active_state": "active"}})  # fmt: skip
+    running = {"load_state": "loaded", "active_state": "active"}
+    read = host_read("ufw", units={"firewalld.service": running})
     read["host"]["firewalld"] = {"default_zone": None, "info": None, "services": None,
                                  "error": "no D-Bus"}  # fmt: skip
     plan = plan_of(read)

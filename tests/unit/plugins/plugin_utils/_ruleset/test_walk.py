@@ -213,11 +213,11 @@ def test_walks_of_a_batch_carry_its_port_classes_and_others_are_walked_when_aske
     ruleset = parse_ruleset(long_chain_doc().json())
     evaluator = Evaluator(ruleset, HOST)
     answers, errors = evaluator._answers([sock(1003), sock(1006)], "sockets", True, batch=True)
-    (sweep,) = evaluator.runs.values()
+    (sweep,) = list(evaluator.runs.values())
     kind = evaluator.kinds[("ipv4", "tcp")]
     assert errors == [] and sweep.covered == {kind.port_class(1003), kind.port_class(1006)}
     later = evaluator.exposure(sock(1009))  # not in the batch: a walk over every class
-    (sweep,) = evaluator.runs.values()
+    (sweep,) = list(evaluator.runs.values())
     assert sweep.covered is None
     fresh = Evaluator(ruleset, HOST)
     assert [answers[0], answers[1], later] == [fresh.exposure(sock(p)) for p in (1003, 1006, 1009)]
