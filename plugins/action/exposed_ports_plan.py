@@ -86,8 +86,10 @@ class ActionModule(ActionBase):
         port = task_vars.get("ansible_port")
         try:
             if args["findings"] is not None:
-                findings, notes = verify(args["findings"], args["read"], args, connection, port)
-                result.update(changed=False, findings=findings, notes=notes)
+                findings, notes, firewall = verify(
+                    args["findings"], args["read"], args, connection, port
+                )
+                result.update(changed=False, findings=findings, notes=notes, firewall=firewall)
                 return result
             plan = build(
                 args["read"],

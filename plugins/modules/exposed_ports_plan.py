@@ -195,4 +195,10 @@ notes:
   returned: with O(findings)
   type: list
   elements: str
+firewall:
+  description:
+    - With O(findings), the host's firewalls as this read found them - C(state) (firewalld's)
+      and C(seen), as in RV(plan.firewall).
+  returned: with O(findings)
+  type: dict
 """

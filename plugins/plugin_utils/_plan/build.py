@@ -316,9 +316,14 @@ def build(read, options, connection=None, ansible_port=None, baseline=None, diff
 
 
 def verify(findings, read, options, connection=None, ansible_port=None):
-    """(findings, notes): the findings reconciled with a read taken after the operations."""
-    sockets, _host, ctx, reach, _ruleset, notes = _judged(read, options, connection, ansible_port)
+    """(findings, notes, firewall): the findings reconciled with a read taken after the
+    operations, and the host's firewalls as that read found them (firewalld may have started)."""
+    sockets, host, ctx, reach, ruleset, notes = _judged(read, options, connection, ansible_port)
     checked = reconcile(
         findings, sockets, ctx["firewall"], {"socket_units": ctx["socket_units"], "reach": reach}
     )
-    return checked, notes
+    firewall = {
+        "state": FIREWALLD_STATE[detect.unit_state(host, "firewalld.service")],
+        "seen": detect.seen(host, ruleset),
+    }
+    return checked, notes, firewall

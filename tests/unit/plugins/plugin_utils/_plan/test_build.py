@@ -198,11 +198,12 @@ def test_bad_read_names_the_field(change, errors):
 def test_verify_counts_a_port_the_kernel_now_rejects_as_remediated():
     plan = plan_of(host_read("ufw"))
     after = with_own_table(host_read("ufw"), (8080, "tcp"))
-    findings, _notes = verify(plan["findings"], after, {})
+    findings, _notes, firewall = verify(plan["findings"], after, {})
+    assert [f["name"] for f in firewall["seen"] if f["state"] == "active"] == ["ufw", "portguard"]
     assert [(f["port"], f["status"]) for f in findings if f["action"] == "block"] == [
         (8080, "remediated")
     ]
-    still, _notes = verify(plan["findings"], host_read("ufw"), {})
+    still, _notes, _firewall = verify(plan["findings"], host_read("ufw"), {})
     failed = [f for f in still if f["action"] == "block"]
     assert [(f["port"], f["status"]) for f in failed] == [(8080, "failed")]
     assert (
