@@ -84,10 +84,14 @@ def test_audit_has_no_false_exposure(host, reports):
 def test_report_names_the_firewalls_and_the_backend(host, reports):
     kind = kind_of(host)
     report = reports["harden"]
+    # As the host is after harden: the collection's table beside the admin's firewall.
     active = sorted(f["name"] for f in report["firewalls"] if f["state"] == "active")
-    expected = {"ufw": ["ufw"], "nftables": ["nftables"], "iptables": ["iptables"],
-                "none": [], "zones": ["firewalld"]}[kind]  # fmt: skip
+    expected = {"ufw": ["portguard", "ufw"], "nftables": ["nftables", "portguard"],
+                "iptables": ["iptables", "portguard"], "none": ["portguard"],
+                "zones": ["firewalld"]}[kind]  # fmt: skip
     assert active == expected
+    before = sorted(f["name"] for f in reports["audit"]["firewalls"] if f["state"] == "active")
+    assert before == [name for name in expected if name != "portguard"]
     assert report["backend"]["name"] == ("firewalld" if kind == "zones" else "nftables")
     closing = [f for f in report["findings"] if f["action"] == "block" and f["port"] != 22]
     assert closing and {f["status"] for f in closing} == {"remediated"}
