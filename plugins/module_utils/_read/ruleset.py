@@ -72,16 +72,12 @@ def read_ruleset(run, tools, proc_path="/proc"):
     nft_save = dict.fromkeys(FAMILIES)
     # Without nft (a host with iptables but not the nftables package) the save texts are the
     # only view of the iptables-nft tables.
-    if not tools.get("nft"):
-        for family in FAMILIES:
-            if tools.get(NFT_SAVE[family]):
-                nft_save[family] = command_text(run, [tools[NFT_SAVE[family]]], errors)
-    elif nft is not None and XT_MARKER in nft:
+    if not tools.get("nft") or (nft is not None and XT_MARKER in nft):
         for family in FAMILIES:
             tool = tools.get(NFT_SAVE[family])
             if tool:
                 nft_save[family] = command_text(run, [tool], errors)
-            else:
+            elif tools.get("nft"):
                 errors.append(
                     "nft shows iptables extensions (xt) but %s is not installed: their options "
                     "are unknown" % NFT_SAVE[family]

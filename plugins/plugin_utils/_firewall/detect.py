@@ -130,10 +130,6 @@ def seen(host, ruleset):
     return found
 
 
-def _active(found, name):
-    return any(f["name"] == name and f["state"] == "active" for f in found)
-
-
 def _others(found):
     """The active firewalls and rule sets other than firewalld and the collection's table."""
     return [f["name"] for f in found if f["state"] == "active" and f["name"] != "portguard"]

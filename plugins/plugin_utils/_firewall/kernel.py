@@ -10,6 +10,7 @@ __metaclass__ = type
 
 from collections.abc import Mapping
 
+from ansible_collections.portguard.hardening.plugins.module_utils._policy import reach_key
 from ansible_collections.portguard.hardening.plugins.module_utils._values import show
 from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.evaluate import (
     evaluate_sockets,
@@ -204,13 +205,13 @@ def forwarded_reach(where):
 def kernel_reach(host, sockets):
     """({socket key: reach}, notes, ruleset or None) for the sockets of one host read.
 
-    The key is socket_key(); a ruleset that cannot be read leaves every socket exposed, with
+    The key is _policy.reach_key(); a ruleset that cannot be read leaves every socket exposed, with
     the reason.
     """
     ruleset, notes = read_ruleset(host.get("ruleset") or {})
     if ruleset is None:
         reach = unread_reach(notes[0])
-        return {socket_key(s): reach for s in sockets}, notes, None
+        return {reach_key(s): reach for s in sockets}, notes, None
     interfaces = interface_addresses(host.get("interfaces"))
     if not any(addrs for name, addrs in interfaces.items() if name != "lo"):
         # Without the host's addresses every wildcard socket would look unreachable.
@@ -218,16 +219,11 @@ def kernel_reach(host, sockets):
             "the host's addresses could not be read (ip -j addr): every listener counts as exposed"
         )
         reach = unread_reach(why)
-        return {socket_key(s): reach for s in sockets}, notes + [why], ruleset
+        return {reach_key(s): reach for s in sockets}, notes + [why], ruleset
     answers = evaluate_sockets(ruleset, sockets, interfaces)
     forwarded = forwarded_ports(ruleset)
     reach = {}
     for sock, answer in zip(sockets, answers):
         where = forwarded.get((sock["protocol"], sock["port"]))
-        reach[socket_key(sock)] = forwarded_reach(where) if where else policy_reach(answer)
+        reach[reach_key(sock)] = forwarded_reach(where) if where else policy_reach(answer)
     return reach, notes, ruleset
-
-
-def socket_key(sock):
-    """What tells one listening socket from another in a host read."""
-    return (sock["protocol"], sock["family"], sock["address"], sock["port"], sock.get("interface"))

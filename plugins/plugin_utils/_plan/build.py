@@ -96,10 +96,9 @@ def _disagreements(sockets, reach, firewall):
     return notes
 
 
-def _annotate(findings, reach_of, backend):
+def _annotate(findings, reach, backend):
     for finding in findings:
-        finding["exposed_via"] = list(reach_of.get(finding["_key"], {}).get("via") or [])
-        del finding["_key"]
+        finding["exposed_via"] = list(reach.get(reach_key(finding), {}).get("via") or [])
         closing = finding["action"] in CLOSING
         finding["backend"] = LABELS[backend["name"]] if closing and backend["name"] else None
         if closing and finding["status"] == "open" and backend["problem"]:
@@ -224,30 +223,24 @@ def _nftables_ops(result, ctx, host, ruleset, notes):
     }
 
 
-def _outlook(backend, ops):
+def _outlook(backend, ops, plan):
     """firewall_outlook()'s shape for exposure_diff: what this run's firewall step changes."""
     if backend["name"] is None:
         return {"reason": backend["problem"], "in_place": {}}
-    if backend["name"] == "firewalld":
-        pending = set()
-        for item in ops["firewalld"]["rules"]:
-            port, _slash, protocol = item["port"].partition("/")
-            pending.add((protocol, int(port)))
-        return {"reason": None, "in_place": _InPlace(pending)}
-    return {"reason": None, "in_place": {}}
-
-
-class _InPlace(dict):
-    """Every closing port without a pending rule is in place in firewalld's zones."""
-
-    def __init__(self, pending):
-        super().__init__()
-        self.pending = pending
-
-    def get(self, key, default=None):
-        if key in self.pending:
-            return default
-        return "its rules are already in firewalld"
+    if backend["name"] != "firewalld":
+        return {"reason": None, "in_place": {}}
+    # Every closing port without a pending rule is in place in firewalld's zones.
+    pending = set()
+    for item in ops["firewalld"]["rules"]:
+        port, _slash, protocol = item["port"].partition("/")
+        pending.add((protocol, int(port)))
+    closing = plan["firewall_block"] + plan["firewall_restrict"]
+    in_place = dict(
+        ((e["protocol"], e["port"]), "its rules are already in firewalld")
+        for e in closing
+        if (e["protocol"], e["port"]) not in pending
+    )
+    return {"reason": None, "in_place": in_place}
 
 
 def build(read, options, connection=None, ansible_port=None, baseline=None, diff=False):
@@ -273,16 +266,7 @@ def build(read, options, connection=None, ansible_port=None, baseline=None, diff
         baseline,
     )
     notes = list(result["notes"]) + notes + _disagreements(sockets, reach, firewall)
-    reach_of = {}
-    for sock in sockets:
-        reach_of[(sock["protocol"], sock["family"], sock["address"], sock["port"])] = reach.get(
-            reach_key(sock), {}
-        )
-    for finding in result["findings"]:
-        finding["_key"] = (
-            finding["protocol"], finding["family"], finding["address"], finding["port"]
-        )  # fmt: skip
-    findings = _annotate(result["findings"], reach_of, backend)
+    findings = _annotate(result["findings"], reach, backend)
     ops = {"units": result["plan"]["disable_units"], "firewalld": None, "nftables": None}
     if backend["name"] == "firewalld":
         ops["firewalld"] = _firewalld_ops(
@@ -290,7 +274,7 @@ def build(read, options, connection=None, ansible_port=None, baseline=None, diff
         )
     elif backend["name"] == "nftables":
         ops["nftables"] = _nftables_ops(result, ctx, host, ruleset, notes)
-    shown = exposure_diff(findings, _outlook(backend, ops))
+    shown = exposure_diff(findings, _outlook(backend, ops, result["plan"]))
     firewall_changes = any((ops[kind] or {}).get("changes") for kind in ("firewalld", "nftables"))
     plan = {
         "findings": findings,
