@@ -57,8 +57,8 @@ DEFAULT_ACTIONS = ("allow", "block", "report")
 PROTOCOLS = ("tcp", "udp")
 FAMILIES = ("ipv4", "ipv6")
 RULE_KEYS = ("action", "enabled", "id", "match", "reason", "sources")
-MATCH_KEYS = ("ports", "processes", "protocols", "units")
-SELECTORS = ("ports", "units", "processes")
+MATCH_KEYS = ("containers", "images", "ports", "processes", "protocols", "units")
+SELECTORS = ("ports", "units", "processes", "containers", "images")
 CONTEXT_KEYS = (
     "firewall",
     "firewall_name",
@@ -430,6 +430,8 @@ def _match_problems(rule):
         ("protocols", _protocol_problem),
         ("units", _glob_problem),
         ("processes", _glob_problem),
+        ("containers", _glob_problem),
+        ("images", _glob_problem),
     )
     for key, check in checks:
         if key in match:
@@ -477,6 +479,8 @@ def _normalize_rule(rule):
         "protocols": list(match.get("protocols") or PROTOCOLS),
         "units": optional("units"),
         "processes": optional("processes"),
+        "containers": optional("containers"),
+        "images": optional("images"),
     }
 
 
@@ -514,6 +518,12 @@ def _rule_matches(rule, sock):
         return False
     if rule["units"] is not None and not _any_glob(_unit_names(sock), rule["units"]):
         return False
+    container = sock.get("engine_container") or {}
+    for key, field in (("containers", "name"), ("images", "image")):
+        if rule.get(key) is not None and not _any_glob(
+            [container[field]] if container.get(field) else [], rule[key]
+        ):
+            return False
     return rule["processes"] is None or _any_glob(_process_names(sock), rule["processes"])
 
 
@@ -727,6 +737,20 @@ def _is_rpcbind(sock):
 
 def _why_not_disableable(sock):
     """Why no systemd unit can be disabled to close this socket, or None when one can."""
+    container = sock.get("engine_container")
+    if sock.get("published"):
+        if container:
+            return (
+                "a port {} publishes: its engine is never stopped for one container's "
+                "port".format(_container_name(container))
+            )
+        return "a port forward of the kernel's ruleset ({}), with no unit of its own".format(
+            sock["published"].get("forward") or "DNAT"
+        )
+    if container:
+        return "held by {}: its engine is never stopped for one container".format(
+            _container_name(container)
+        )
     unit = sock.get("unit")
     if unit:
         return _why_not_stoppable(sock, unit)
@@ -764,6 +788,10 @@ def _why_not_stoppable(sock, unit):
     return None
 
 
+def _container_name(container):
+    return "container {} ({})".format(show(container.get("name")), container.get("engine"))
+
+
 def _protected_units(sockets, ctx):
     """Units (and socket units) behind Ansible's connection: disabling one would cut it."""
     return set(name for sock in sockets if _management(sock, ctx) for name in _unit_names(sock))
@@ -787,7 +815,8 @@ def _fallback_note(sock, ctx):
         )
     why = _why_not_disableable(sock)
     if why:
-        where = ctx["firewall_name"]
+        # Forwarded packets pass no input rule: only the collection's table closes them.
+        where = "table inet portguard" if sock.get("published") else ctx["firewall_name"]
         return f"{why}, so it cannot be disabled; port {label} blocked in {where} instead"
     return None
 
@@ -818,7 +847,7 @@ def _satisfied(action, rule, reach):
 
 
 def _base_entry(sock, rule_id):
-    return {
+    entry = {
         "rule": rule_id,
         "protocol": sock["protocol"],
         "family": sock["family"],
@@ -826,6 +855,12 @@ def _base_entry(sock, rule_id):
         "port": sock["port"],
         "unit": sock.get("unit"),
     }
+    # Only where there is one, so reports of hosts without containers keep their shape.
+    if sock.get("engine_container"):
+        entry["container"] = dict(sock["engine_container"])
+    if sock.get("published"):
+        entry["published"] = dict(sock["published"])
+    return entry
 
 
 def _compliant(sock, why, rule_id=None, sources=()):

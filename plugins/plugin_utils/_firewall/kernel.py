@@ -202,13 +202,137 @@ def forwarded_reach(where):
     }
 
 
-def kernel_reach(host, sockets):
+_OWN_FORWARD = ("inet", "portguard")
+_VERDICTS = ("accept", "reject", "drop")
+
+
+def _source_text(right):
+    """The sources a saddr match names, as the policy writes them; None when not modelled."""
+    if isinstance(right, str):
+        return [right]
+    if isinstance(right, Mapping) and isinstance(right.get("prefix"), Mapping):
+        prefix = right["prefix"]
+        return ["{}/{}".format(prefix.get("addr"), prefix.get("len"))]
+    if isinstance(right, Mapping) and isinstance(right.get("set"), list):
+        found = []
+        for item in right["set"]:
+            part = _source_text(item)
+            if part is None:
+                return None
+            found.extend(part)
+        return found
+    return None
+
+
+def _forward_rule(expr):
+    """(protocol, ports, sources, verdict) of one rule of the collection's forward chain, "skip"
+    for its running-connections rule, None for anything it does not write."""
+    protocol, ports, sources, verdict = None, None, None, None
+    for stmt in expr if isinstance(expr, list) else []:
+        if not isinstance(stmt, Mapping) or len(stmt) != 1:
+            return None
+        (kind, body), = stmt.items()
+        if kind in _VERDICTS:
+            verdict = kind
+        elif kind == "counter":
+            continue
+        elif kind == "match" and isinstance(body, Mapping):
+            left, right = body.get("left"), body.get("right")
+            ct = left.get("ct") if isinstance(left, Mapping) else None
+            meta = left.get("meta") if isinstance(left, Mapping) else None
+            payload = left.get("payload") if isinstance(left, Mapping) else None
+            if isinstance(ct, Mapping) and ct.get("key") == "state":
+                return "skip"
+            if isinstance(ct, Mapping) and ct.get("key") == "status":
+                if right not in ("dnat", ["dnat"]):
+                    return None
+            elif isinstance(ct, Mapping) and ct.get("key") == "proto-dst":
+                if ct.get("dir") != "original" or body.get("op") not in ("==", "in"):
+                    return None
+                ports = _ports_of(right)
+            elif isinstance(meta, Mapping) and meta.get("key") == "l4proto":
+                if right not in ("tcp", "udp"):
+                    return None
+                protocol = right
+            elif isinstance(payload, Mapping) and payload.get("field") == "saddr":
+                sources = _source_text(right)
+                if sources is None or body.get("op") not in ("==", "in"):
+                    return None
+            else:
+                return None
+        else:
+            return None
+    if protocol is None or not ports or verdict is None:
+        return None
+    return protocol, ports, sources, verdict
+
+
+def forward_closures(ruleset):
+    """{(protocol, port): {"exposure": "closed"|"restricted", "sources"}} of the forwarded
+    ports the collection's own table closes (its forward chain rejects DNAT'd packets by their
+    original port). A rule it does not recognise there ends the reading: nothing counts as
+    closed by a chain that holds something else."""
+    closures = {}
+    admitted = {}
+    for chain in ruleset.chains.values() if ruleset is not None else ():
+        if (chain.family, chain.table) != _OWN_FORWARD or chain.hook != "forward":
+            continue
+        for rule in chain.rules:
+            parsed = _forward_rule(rule.expr)
+            if parsed == "skip":
+                continue
+            if parsed is None:
+                return {}
+            protocol, ports, sources, verdict = parsed
+            for port in ports:
+                key = (protocol, port)
+                if key in closures:
+                    continue
+                if verdict == "accept" and sources:
+                    admitted.setdefault(key, []).extend(sources)
+                elif verdict in ("reject", "drop") and not sources:
+                    allowed = admitted.get(key) or []
+                    closures[key] = {
+                        "exposure": "restricted" if allowed else "closed",
+                        "sources": list(allowed),
+                    }
+    return closures
+
+
+_RANK = {"closed": 0, "restricted": 1, "everyone": 2}
+
+
+def _forwarded_answer(sock, where, closure, answer):
+    """The reach of a forwarded port: what the forward path admits, or what the input path
+    admits to its listener when that is more."""
+    if closure is None:
+        return forwarded_reach(where)
+    kernel = {
+        "exposure": "nobody" if closure["exposure"] == "closed" else "some",
+        "reason": "table inet portguard rejects its forwarded packets (chain forward)",
+        "unknown": [],
+        "excluded": [],
+    }
+    forward = {
+        "exposure": closure["exposure"],
+        "sources": list(closure["sources"]),
+        "via": [],
+        "kernel": kernel,
+    }
+    if answer is None:
+        return forward
+    listening = policy_reach(answer)
+    return listening if _RANK[listening["exposure"]] > _RANK[forward["exposure"]] else forward
+
+
+def kernel_reach(host, sockets, read=None):
     """({socket key: reach}, notes, ruleset or None) for the sockets of one host read.
 
     The key is _policy.reach_key(); a ruleset that cannot be read leaves every socket exposed, with
-    the reason.
+    the reason. ``read`` is read_ruleset()'s answer when the caller has it already.
     """
-    ruleset, notes = read_ruleset(host.get("ruleset") or {})
+    ruleset, notes = read if read is not None else read_ruleset(host.get("ruleset") or {})
+    notes = list(notes)
     if ruleset is None:
         reach = unread_reach(notes[0])
         return {reach_key(s): reach for s in sockets}, notes, None
@@ -222,8 +346,28 @@ def kernel_reach(host, sockets):
         return {reach_key(s): reach for s in sockets}, notes + [why], ruleset
     answers = evaluate_sockets(ruleset, sockets, interfaces)
     forwarded = forwarded_ports(ruleset)
+    closures = forward_closures(ruleset)
     reach = {}
     for sock, answer in zip(sockets, answers):
-        where = forwarded.get((sock["protocol"], sock["port"]))
-        reach[reach_key(sock)] = forwarded_reach(where) if where else policy_reach(answer)
+        key = (sock["protocol"], sock["port"])
+        published = sock.get("published")
+        where = forwarded.get(key)
+        if published and not where and not published.get("listener"):
+            reach[reach_key(sock)] = _unforwarded(sock)
+        elif where:
+            # An entry that stands for a publication nothing listens on has no input path.
+            listening = answer if not published or published.get("listener") else None
+            reach[reach_key(sock)] = _forwarded_answer(sock, where, closures.get(key), listening)
+        else:
+            reach[reach_key(sock)] = policy_reach(answer)
     return reach, notes, ruleset
+
+
+def _unforwarded(sock):
+    why = "published by its engine, but no port forward of the kernel's ruleset and no listener"
+    return {
+        "exposure": "closed",
+        "sources": [],
+        "via": [],
+        "kernel": {"exposure": "nobody", "reason": why, "unknown": [], "excluded": []},
+    }

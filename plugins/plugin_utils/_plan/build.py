@@ -31,7 +31,12 @@ from ansible_collections.portguard.hardening.plugins.module_utils._report import
 from ansible_collections.portguard.hardening.plugins.module_utils._values import PolicyError
 from ansible_collections.portguard.hardening.plugins.plugin_utils._firewall import detect
 from ansible_collections.portguard.hardening.plugins.plugin_utils._firewall.kernel import (
+    forwarded_ports,
     kernel_reach,
+    read_ruleset,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._firewall.published import (
+    published_sockets,
 )
 from ansible_collections.portguard.hardening.plugins.plugin_utils._firewall.zones import (
     outside_view,
@@ -60,7 +65,10 @@ def _judged(read, options, connection, ansible_port):
         options.get("management_ports") or [],
         options.get("management_units") or [],
     )
-    reach, kernel_notes, ruleset = kernel_reach(host, sockets)
+    read_rs = read_ruleset(host.get("ruleset") or {})
+    sockets, published_notes = published_sockets(host, sockets, forwarded_ports(read_rs[0]))
+    notes.extend(published_notes)
+    reach, kernel_notes, ruleset = kernel_reach(host, sockets, read_rs)
     notes.extend(kernel_notes)
     notes.extend(str(e) for e in host.get("errors") or [])
     return sockets, host, ctx, reach, ruleset, notes
@@ -100,7 +108,8 @@ def _annotate(findings, reach, backend):
     for finding in findings:
         finding["exposed_via"] = list(reach.get(reach_key(finding), {}).get("via") or [])
         closing = finding["action"] in CLOSING
-        finding["backend"] = LABELS[backend["name"]] if closing and backend["name"] else None
+        name = "nftables" if finding.get("published") and backend["name"] else backend["name"]
+        finding["backend"] = LABELS[name] if closing and name else None
         if closing and finding["status"] == "open" and backend["problem"]:
             finding["note"] = "; ".join(n for n in (finding.get("note"), backend["problem"]) if n)
     return findings
@@ -139,6 +148,14 @@ def _firewalld_ops(plan, backend, view, zone):
     }
 
 
+def _without(plan, keys):
+    """The policy's plan without the firewall entries of ``keys`` (port, protocol)."""
+    trimmed = dict(plan)
+    for kind in ("firewall_block", "firewall_restrict"):
+        trimmed[kind] = [e for e in plan[kind] if (e["port"], e["protocol"]) not in keys]
+    return trimmed
+
+
 def _entry(port, protocol, action, sources, ids):
     return {
         "port": port,
@@ -170,12 +187,14 @@ def _recorded(host, keep, notes):
     return found
 
 
-def _nftables_ops(result, ctx, host, ruleset, notes):
+def _nftables_ops(result, ctx, host, ruleset, notes, only=None):
     """Every rule of table inet portguard after this run, and whether that changes the host.
 
     The table keeps what it holds (a port without a listener now stays closed for the day one
     comes back), gains the ports this plan closes and loses those whose listeners the policy
-    now keeps open.
+    now keeps open. ``only`` limits what it gains to those (port, protocol) keys: on a
+    firewalld host the table closes only the forwarded ports, which firewalld's input rules
+    never see.
     """
     plan = result["plan"]
     keep = [dict(item) for item in ctx["management_ports"]]
@@ -185,6 +204,8 @@ def _nftables_ops(result, ctx, host, ruleset, notes):
     for kind, action in (("firewall_block", "block"), ("firewall_restrict", "restrict")):
         for entry in plan[kind]:
             key = (entry["port"], entry["protocol"])
+            if only is not None and key not in only:
+                continue
             closing.add(key)
             desired[key] = _entry(
                 key[0], key[1], action, entry.get("sources") or [], entry["rules"]
@@ -193,6 +214,8 @@ def _nftables_ops(result, ctx, host, ruleset, notes):
     stays_open = set()
     for entry in result["compliant"]:
         key = (entry["port"], entry["protocol"])
+        if only is not None and key not in only and key not in recorded:
+            continue
         if entry.get("policy_action") in CLOSING:
             # Closed now, by the table or by the admin's firewall: what the table holds for it
             # follows the policy of today, not the one it was written with.
@@ -223,7 +246,7 @@ def _nftables_ops(result, ctx, host, ruleset, notes):
     }
 
 
-def _outlook(backend, ops, plan):
+def _outlook(backend, ops, plan, forwarded=()):
     """firewall_outlook()'s shape for exposure_diff: what this run's firewall step changes."""
     if backend["name"] is None:
         return {"reason": backend["problem"], "in_place": {}}
@@ -234,7 +257,10 @@ def _outlook(backend, ops, plan):
     for item in ops["firewalld"]["rules"]:
         port, _slash, protocol = item["port"].partition("/")
         pending.add((protocol, int(port)))
-    closing = plan["firewall_block"] + plan["firewall_restrict"]
+    closing = [
+        e for e in plan["firewall_block"] + plan["firewall_restrict"]
+        if (e["port"], e["protocol"]) not in forwarded
+    ]  # fmt: skip
     in_place = dict(
         ((e["protocol"], e["port"]), "its rules are already in firewalld")
         for e in closing
@@ -268,13 +294,21 @@ def build(read, options, connection=None, ansible_port=None, baseline=None, diff
     notes = list(result["notes"]) + notes + _disagreements(sockets, reach, firewall)
     findings = _annotate(result["findings"], reach, backend)
     ops = {"units": result["plan"]["disable_units"], "firewalld": None, "nftables": None}
+    forwarded = set(
+        (s["port"], s["protocol"]) for s in sockets if isinstance(s, dict) and s.get("published")
+    )
     if backend["name"] == "firewalld":
         ops["firewalld"] = _firewalld_ops(
-            result["plan"], backend, firewall, options.get("firewall_zone") or ""
+            _without(result["plan"], forwarded),
+            backend,
+            firewall,
+            options.get("firewall_zone") or "",
         )
+        nft = _nftables_ops(result, ctx, host, ruleset, notes, only=forwarded)
+        ops["nftables"] = nft if nft["rules"] or nft["changes"] else None
     elif backend["name"] == "nftables":
         ops["nftables"] = _nftables_ops(result, ctx, host, ruleset, notes)
-    shown = exposure_diff(findings, _outlook(backend, ops, result["plan"]))
+    shown = exposure_diff(findings, _outlook(backend, ops, result["plan"], forwarded))
     firewall_changes = any((ops[kind] or {}).get("changes") for kind in ("firewalld", "nftables"))
     plan = {
         "findings": findings,

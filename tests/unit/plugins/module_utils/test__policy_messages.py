@@ -40,14 +40,14 @@ WEB = {"ports": [80]}
         ),
         pytest.param(
             {"id": "web", "match": {"protocols": ["tcp"]}, "action": "block"},
-            ["rule 'web': match needs at least one of ports, units, processes"],
+            ["rule 'web': match needs at least one of ports, units, processes, containers, images"],
             id="match-without-selector",
         ),
         pytest.param(
             {"id": "web", "match": {"ports": [0], "prots": []}, "action": "block"},
             [
-                "rule 'web': match: unknown key 'prots' (known: ports, processes, protocols, "
-                "units)",
+                "rule 'web': match: unknown key 'prots' (known: containers, images, ports, "
+                "processes, protocols, units)",
                 "rule 'web': match.ports: 0 is not a port (1-65535)",
             ],
             id="match-key-and-port",
