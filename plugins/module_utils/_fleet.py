@@ -37,6 +37,7 @@ from ansible_collections.portguard.hardening.plugins.module_utils._report import
     STATUSES,
     finding_lines,
     findings_errors,
+    owner_label,
     summarize,
 )
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
@@ -354,6 +355,8 @@ def _address(finding):
 
 
 def _owner(finding):
+    if finding.get("container"):
+        return owner_label(finding)
     return finding.get("unit") or ", ".join(finding.get("processes") or []) or "-"
 
 
@@ -789,7 +792,7 @@ def _html_host(name, host, anchor):
                 '<span class="badge s-%s">%s</span>' % (f["status"], f["status"]),
                 _h(_port_label(f)),
                 '<span class="mono">%s</span>' % _h(_address(f)),
-                _h(f.get("unit") or "-"),
+                _h(owner_label(f) if f.get("container") else f.get("unit") or "-"),
                 _h(", ".join(f.get("processes") or []) or "-"),
                 _h(", ".join(f.get("activated_by") or []) or "-"),
                 _h(_action(f)),

@@ -740,17 +740,14 @@ def _why_not_disableable(sock):
     container = sock.get("engine_container")
     if sock.get("published"):
         if container:
-            return (
-                "a port {} publishes: its engine is never stopped for one container's "
-                "port".format(_container_name(container))
-            )
+            name = _container_name(container)
+            return f"a port {name} publishes: its engine is never stopped for one container's port"
         return "a port forward of the kernel's ruleset ({}), with no unit of its own".format(
             sock["published"].get("forward") or "DNAT"
         )
     if container:
-        return "held by {}: its engine is never stopped for one container".format(
-            _container_name(container)
-        )
+        name = _container_name(container)
+        return f"held by {name}: its engine is never stopped for one container"
     unit = sock.get("unit")
     if unit:
         return _why_not_stoppable(sock, unit)

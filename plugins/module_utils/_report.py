@@ -69,11 +69,25 @@ def _endpoint(finding):
     return "%s %s:%d" % (finding["protocol"], address, finding["port"])
 
 
+def owner_label(finding, nobody="no visible process"):
+    """Who a report says holds a finding's port: its container (published ports, listeners of
+    a container in the host's network), else its unit, else its processes."""
+    container = finding.get("container")
+    if isinstance(container, dict) and container.get("name"):
+        image = container.get("image")
+        return "container %s (%s%s)" % (
+            container["name"],
+            container.get("engine") or "?",
+            ", %s" % image if image else "",
+        )
+    return finding.get("unit") or ",".join(finding.get("processes") or []) or nobody
+
+
 def finding_lines(findings):
     """One line a person reads per finding: status, action, where, who, which rule and why."""
     lines = []
     for f in findings:
-        who = f.get("unit") or ",".join(f.get("processes") or []) or "no visible process"
+        who = owner_label(f)
         line = "%-10s %-8s %s (%s) rule %s: %s" % (
             f["status"],
             f["action"],
@@ -187,9 +201,7 @@ def exposure_diff(findings, outlook=None):
     for f in findings:
         unchanged = _unchanged(f, outlook)
         changed = changed or unchanged is None
-        where = _endpoint(f) + " (%s)" % (
-            f.get("unit") or ",".join(f.get("processes") or []) or "?"
-        )
+        where = _endpoint(f) + " (%s)" % owner_label(f, "?")
         before.append(terminal_safe("%s %s" % (where, _exposure_now(f))) + "\n")
         after.append(terminal_safe("%s %s" % (where, _exposure_after(f, unchanged))) + "\n")
     return {"changed": changed, "before": "".join(before), "after": "".join(after)}

@@ -31,6 +31,9 @@ from ansible_collections.portguard.hardening.plugins.module_utils._values import
 FAMILY = "inet"
 TABLE = "portguard"
 CHAIN = "input"
+# Published container ports and other port forwards are rewritten (DNAT) before the input
+# hook: their packets come by the forward hook, where the original port still names them.
+FORWARD_CHAIN = "forward"
 # Before the filter chains of nftables.service, ufw and iptables-nft (0) and firewalld (+10):
 # a reject here ends the packet, an accept only ends this chain.
 PRIORITY = -10
@@ -104,10 +107,14 @@ def _with_ids(text, ids):
     return "{}; ids {}{}".format(text, ", ".join(shown), f" +{left} more" if left else "")
 
 
-def _rule_lines(rule):
-    """[(statement, comment, verdict)] for one normalized rule."""
+def _rule_lines(rule, forwarded=False):
+    """[(statement, comment, verdict)] for one normalized rule, in the input chain or, with
+    ``forwarded``, in the forward chain (packets DNAT'd from the port)."""
     label = "{port}/{protocol}".format(**rule)
     match = "{protocol} dport {port}".format(**rule)
+    if forwarded:
+        label += " forwarded"
+        match = "meta l4proto {protocol} ct status dnat ct original proto-dst {port}".format(**rule)
     reject = "reject with tcp reset" if rule["protocol"] == "tcp" else "reject"
     if rule["action"] == "block":
         return [(f"{match} {reject}", _with_ids(label + " block", rule["ids"]), "reject")]
@@ -142,23 +149,28 @@ table {family} {table} {{
 \tchain {chain} {{
 \t\ttype filter hook input priority {priority}; policy accept;
 """
+_FORWARD = """\t}}
+\tchain {chain} {{
+\t\ttype filter hook forward priority {priority}; policy accept;
+"""
 
 
 def render_table(rules):
     """Table(text, rules, digest) for normalized rules (validate()).
 
-    ``rules`` lists (comment, verdict) of every rule in the chain, in order, as the kernel
-    lists them back; the first rule's comment carries the digest of the whole text.
+    ``rules`` lists (chain, comment, verdict) of every rule, chain by chain, in order, as the
+    kernel lists them back; the first rule's comment carries the digest of the whole text.
     """
-    statements = [
-        ('iif "lo" accept', MARKER + "0" * _DIGEST_LEN, "accept"),
-        ("ct state established,related accept", "running connections", "accept"),
-    ]
+    running = ("ct state established,related accept", "running connections", "accept")
+    statements = [('iif "lo" accept', MARKER + "0" * _DIGEST_LEN, "accept"), running]
+    forward = [running]
     for rule in rules:
         statements.extend(_rule_lines(rule))
-    lines = [
-        f"\t\t{statement} {_comment(comment)}\n" for statement, comment, _verdict in statements
-    ]
+        forward.extend(_rule_lines(rule, forwarded=True))
+
+    def lines(items):
+        return "".join(f"\t\t{stmt} {_comment(comment)}\n" for stmt, comment, _v in items)
+
     recorded = RULES_LINE + json.dumps(
         [dict((k, r[k]) for k in RECORDED) for r in rules], sort_keys=True, separators=(",", ":")
     )
@@ -166,12 +178,16 @@ def render_table(rules):
         _HEADER.format(
             family=FAMILY, table=TABLE, chain=CHAIN, priority=PRIORITY, recorded=recorded
         )
-        + "".join(lines)
+        + lines(statements)
+        + _FORWARD.format(chain=FORWARD_CHAIN, priority=PRIORITY)
+        + lines(forward)
         + "\t}\n}\n"
     )
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:_DIGEST_LEN]
     text = text.replace(MARKER + "0" * _DIGEST_LEN, MARKER + digest, 1)
-    listed = [(MARKER + digest, "accept")] + [(c, v) for _s, c, v in statements[1:]]
+    listed = [(CHAIN, MARKER + digest, "accept")]
+    listed += [(CHAIN, c, v) for _s, c, v in statements[1:]]
+    listed += [(FORWARD_CHAIN, c, v) for _s, c, v in forward]
     return Table(text, listed, digest)
 
 
@@ -291,6 +307,9 @@ def table_shape(text):
         else:
             shape["other"].append(kind)
     shape["other"].sort()
+    # nft lists chains and rules chain by chain; only the order within a chain is the rules'.
+    shape["chains"].sort(key=lambda chain: str(chain[0]))
+    shape["rules"].sort(key=lambda rule: str(rule[0]))
     return shape
 
 
@@ -298,8 +317,14 @@ def expected_shape(table):
     """table_shape() of the kernel's table once table (render_table) is loaded."""
     return {
         "flags": [],
-        "chains": [[CHAIN, "filter", "input", PRIORITY, "accept"]],
-        "rules": [[CHAIN, comment, verdict] for comment, verdict in table.rules],
+        "chains": [
+            [FORWARD_CHAIN, "filter", "forward", PRIORITY, "accept"],
+            [CHAIN, "filter", "input", PRIORITY, "accept"],
+        ],
+        "rules": sorted(
+            ([chain, comment, verdict] for chain, comment, verdict in table.rules),
+            key=lambda rule: rule[0],
+        ),
         "other": [],
     }
 

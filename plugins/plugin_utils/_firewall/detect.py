@@ -96,10 +96,18 @@ def seen(host, ruleset):
         found.append(
             {"name": "unknown", "state": "active", "why": "the host's units could not be read"}
         )
+    engines = (host.get("containers") or {}).get("engines") or {}
+    chains = set(key[2] for key in ruleset.chains) if ruleset is not None else set()
+    tables = set(ruleset.tables) if ruleset is not None else set()
+    if "DOCKER" in chains or "DOCKER-USER" in chains:
+        found.append({"name": "docker", "state": "active", "why": "Docker's chains are loaded"})
+    elif (engines.get("docker") or {}).get("state") == "read":
+        found.append({"name": "docker", "state": "active", "why": "docker.service runs"})
+    if ("inet", "netavark") in tables or any(c.startswith("NETAVARK") for c in chains):
+        found.append(
+            {"name": "podman", "state": "active", "why": "podman's (netavark's) rules are loaded"}
+        )
     if ruleset is not None:
-        chains = set(key[2] for key in ruleset.chains)
-        if "DOCKER" in chains or "DOCKER-USER" in chains:
-            found.append({"name": "docker", "state": "active", "why": "Docker's chains are loaded"})
         if OWN_TABLE in ruleset.tables:
             found.append(
                 {"name": "portguard", "state": "active", "why": "table inet portguard is loaded"}

@@ -231,7 +231,7 @@ def _forward_rule(expr):
     for stmt in expr if isinstance(expr, list) else []:
         if not isinstance(stmt, Mapping) or len(stmt) != 1:
             return None
-        (kind, body), = stmt.items()
+        ((kind, body),) = stmt.items()
         if kind in _VERDICTS:
             verdict = kind
         elif kind == "counter":

@@ -25,6 +25,7 @@ from ansible_collections.portguard.hardening.plugins.module_utils._values import
 
 PROTOCOLS = ("tcp", "udp")
 ENGINES = ("docker", "podman")
+ANY_IPV4 = "0.0.0.0"  # noqa: S104 - an address read from the host, never bound here
 # What the reports and rules read of a container.
 CONTAINER_KEYS = ("engine", "id", "name", "image", "project")
 TEXT_MAX = 255
@@ -109,8 +110,8 @@ def containers_of(host):
 def _addresses(host_ip):
     """[(family, address)] a publication listens on: "" means every IPv4 address (netavark and
     podman publish IPv6 only for an address given as such)."""
-    if host_ip in ("", "0.0.0.0"):
-        return [("ipv4", "0.0.0.0")]
+    if host_ip in ("", ANY_IPV4):
+        return [("ipv4", ANY_IPV4)]
     try:
         ip = ipaddress.ip_address(host_ip)
     except ValueError:
@@ -163,20 +164,21 @@ def published_sockets(host, sockets, forwarded):
     for sock in listed:
         cid = sock.get("container")
         if isinstance(cid, str) and len(cid) >= SHORT_ID:
-            match = by_id.get(cid) or next(
-                (c for i, c in by_id.items() if i.startswith(cid)), None
-            )
+            match = by_id.get(cid) or next((c for i, c in by_id.items() if i.startswith(cid)), None)
             if match:
                 sock["engine_container"] = match
     explained = set()
+    made = set()
     for container, ports in containers:
         for port in ports:
             explained.add((port["protocol"], port["host_port"]))
             for family, address in _addresses(port["host_ip"]):
                 key = (port["protocol"], family, address, port["host_port"])
                 sock = by_key.get(key)
+                listener = sock is not None and id(sock) not in made
                 if sock is None:
                     sock = _entry(port["protocol"], family, address, port["host_port"])
+                    made.add(id(sock))
                     by_key[key] = sock
                     out.append(sock)
                     listed.append(sock)
@@ -184,14 +186,14 @@ def published_sockets(host, sockets, forwarded):
                 sock["published"] = {
                     "container_port": port["container_port"],
                     "forward": forwarded.get((port["protocol"], port["host_port"])),
-                    "listener": bool(sock.get("processes")) or sock.get("holders") == "process",
+                    "listener": listener,
                 }
     for (protocol, port), where in sorted(forwarded.items()):
         if (protocol, port) in explained:
             continue
         if any(s.get("protocol") == protocol and s.get("port") == port for s in listed):
             continue
-        sock = _entry(protocol, "ipv4", "0.0.0.0", port)
+        sock = _entry(protocol, "ipv4", ANY_IPV4, port)
         sock["published"] = {"container_port": None, "forward": where, "listener": False}
         out.append(sock)
     return out, notes

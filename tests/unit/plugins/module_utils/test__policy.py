@@ -327,7 +327,8 @@ def test_builtin_rules_are_fresh_copies():
             [rule("m", protocols=["tcp"]), rule("n", port=[22])],
             [
                 "rule 'm': match needs at least one of ports, units, processes, containers, images",
-                "rule 'n': match: unknown key 'port' (known: containers, images, ports, processes, protocols, units)",
+                "rule 'n': match: unknown key 'port' (known: containers, images, ports, "
+                "processes, protocols, units)",
                 "rule 'n': match needs at least one of ports, units, processes, containers, images",
             ],
             id="match-without-selector",
@@ -417,7 +418,8 @@ def test_builtin_rules_are_fresh_copies():
             ],
             [
                 "rule 'all': enabled must be true or false, got 1",
-                "rule 'all': match: unknown key 'unit' (known: containers, images, ports, processes, protocols, units)",
+                "rule 'all': match: unknown key 'unit' (known: containers, images, ports, "
+                "processes, protocols, units)",
                 "rule 'all': match.ports: 'x' is not a port or port range "
                 "(write 80 or '1000-2000')",
                 "rule 'all': match.protocols: 'sctp' is not a protocol (tcp, udp)",

@@ -9,6 +9,7 @@ import re
 
 _RULE = re.compile(r'^\t\t(.*) comment "(.*)"$')
 _CHAIN = re.compile(r"^\t\ttype (\w+) hook (\w+) priority (-?\d+); policy (\w+);$")
+_NAME = re.compile(r"^\tchain (\w+) \{$")
 METAINFO = {"metainfo": {"version": "1.0.6", "json_schema_version": 1}}
 
 
@@ -18,7 +19,11 @@ def listing(text, flags=None):
     if flags:
         table["flags"] = flags
     objects = [METAINFO, {"table": table}]
+    name = None
     for line in text.splitlines():
+        named = _NAME.match(line)
+        if named:
+            name = named.group(1)
         chain = _CHAIN.match(line)
         if chain:
             kind, hook, prio, policy = chain.groups()
@@ -27,7 +32,7 @@ def listing(text, flags=None):
                     "chain": {
                         "family": "inet",
                         "table": "portguard",
-                        "name": "input",
+                        "name": name,
                         "handle": 1,
                         "type": kind,
                         "hook": hook,
@@ -45,7 +50,7 @@ def listing(text, flags=None):
                     "rule": {
                         "family": "inet",
                         "table": "portguard",
-                        "chain": "input",
+                        "chain": name,
                         "comment": comment,
                         "expr": [{"match": {"op": "==", "left": "x", "right": 1}}, {verdict: None}],
                     }

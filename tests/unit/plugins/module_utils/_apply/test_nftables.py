@@ -100,19 +100,35 @@ def test_the_example_renders_to_the_file_nft_loaded():
 )
 def test_rule_lines(rule, lines):
     text = render_table(validate([rule])[0]).text
-    body = text.split("policy accept;\n", 1)[1].splitlines()
+    _head, inputs, forwards = text.split("policy accept;\n")
+    body = inputs.splitlines()
     assert body[:2] == [
         '\t\tiif "lo" accept comment "portguard sha256:%s"'
         % render_table(validate([rule])[0]).digest,
         '\t\tct state established,related accept comment "running connections"',
     ]
-    assert [line.strip() for line in body[2:-2]] == lines
-    assert body[-2:] == ["\t}", "}"]
+    assert [line.strip() for line in body[2:-3]] == lines
+    assert body[-3:] == ["\t}", "\tchain forward {", "\t\ttype filter hook forward priority -10; "]
+    forward = forwards.splitlines()
+    assert forward[0] == '\t\tct state established,related accept comment "running connections"'
+    # The same rules for packets DNAT'd from the port (published container ports).
+    match = "{protocol} dport {port}".format(**rule)
+    dnat = "meta l4proto {protocol} ct status dnat ct original proto-dst {port}".format(**rule)
+    label = "{port}/{protocol}".format(**rule)
+    assert [line.strip() for line in forward[1:-2]] == [
+        line.replace(match, dnat, 1).replace(f'"{label} ', f'"{label} forwarded ', 1)
+        for line in lines
+    ]
+    assert forward[-2:] == ["\t}", "}"]
 
 
 def test_no_rules_still_accepts_loopback_and_running_connections():
     table = render_table([])
-    assert [verdict for _comment, verdict in table.rules] == ["accept", "accept"]
+    assert [(chain, verdict) for chain, _comment, verdict in table.rules] == [
+        ("input", "accept"),
+        ("input", "accept"),
+        ("forward", "accept"),
+    ]
     assert "dport" not in table.text
 
 
@@ -120,7 +136,7 @@ def test_the_digest_follows_the_content():
     one = render_table(validate([{"port": 1, "protocol": "tcp", "action": "block"}])[0])
     two = render_table(validate([{"port": 2, "protocol": "tcp", "action": "block"}])[0])
     assert one.digest != two.digest
-    assert one.rules[0] == ("portguard sha256:" + one.digest, "accept")
+    assert one.rules[0] == ("input", "portguard sha256:" + one.digest, "accept")
     assert one == render_table(validate([{"port": 1, "protocol": "tcp", "action": "block"}])[0])
 
 
@@ -130,7 +146,7 @@ def test_ids_fit_in_a_comment(count):
     table = render_table(
         validate([{"port": 8080, "protocol": "tcp", "action": "block", "ids": ids}])[0]
     )
-    comment = table.rules[2][0]
+    comment = table.rules[2][1]
     assert len(comment) <= nftables.COMMENT_MAX
     assert comment.startswith("8080/tcp block; ids rule-00-")
     if count > 1:
