@@ -21,6 +21,7 @@ import datetime
 from collections.abc import Mapping
 
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
+    PolicyError,
     is_int,
     is_list,
     is_name,
@@ -35,12 +36,8 @@ DOCUMENT_KEYS = ("host", "listeners", "recorded_at", "version")
 ENTRY_KEYS = ("port", "protocol", "scope", "unit")
 
 
-class BaselineError(ValueError):
+class BaselineError(PolicyError):
     """The baseline or the data it is built from is invalid; ``errors`` lists every problem."""
-
-    def __init__(self, errors):
-        self.errors = list(errors)
-        super().__init__("; ".join(self.errors))
 
 
 def _is_port(value):

@@ -41,6 +41,7 @@ from ansible_collections.portguard.hardening.plugins.module_utils._report import
     summarize,
 )
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
+    PolicyError,
     is_int,
     is_name,
     list_errors,
@@ -61,12 +62,8 @@ FAILING = ("open", "failed")
 JUNIT_SUITE = "portguard.exposed_ports"
 
 
-class FleetError(ValueError):
+class FleetError(PolicyError):
     """The hosts or run given to fleet_data are invalid; ``errors`` lists every problem."""
-
-    def __init__(self, errors):
-        self.errors = list(errors)
-        super().__init__("; ".join(self.errors))
 
 
 # ---------------------------------------------------------------------------

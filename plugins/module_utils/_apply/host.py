@@ -24,6 +24,16 @@ from collections import namedtuple
 FileState = namedtuple("FileState", "text mode uid gid")
 
 
+class ApplyError(Exception):
+    """The host cannot be brought to the state asked for; the message says why.  ``result`` is
+    what the module returns with the failure (what ran, what changed), or None when nothing ran
+    that changes anything."""
+
+    def __init__(self, message, result=None):
+        super().__init__(message)
+        self.result = result
+
+
 class ModuleHost:
     """run, read, write, remove through ``module`` (an AnsibleModule)."""
 

@@ -24,7 +24,10 @@ import re
 from collections import namedtuple
 from collections.abc import Mapping
 
-from ansible_collections.portguard.hardening.plugins.module_utils._apply.host import FileState
+from ansible_collections.portguard.hardening.plugins.module_utils._apply.host import (
+    ApplyError,
+    FileState,
+)
 from ansible_collections.portguard.hardening.plugins.module_utils._apply.rules import validate
 from ansible_collections.portguard.hardening.plugins.module_utils._values import show
 
@@ -68,10 +71,6 @@ NO_SYSTEMD = (
 )
 
 Table = namedtuple("Table", "text rules digest")
-
-
-class ApplyError(Exception):
-    """The host cannot be brought to the requested state; the message says why."""
 
 
 def dropin_path(unit):

@@ -23,6 +23,7 @@ __metaclass__ = type  # noqa: UP001 - ansible-test boilerplate
 
 from collections.abc import Mapping
 
+from ansible_collections.portguard.hardening.plugins.module_utils._apply.host import ApplyError
 from ansible_collections.portguard.hardening.plugins.module_utils._systemd_sockets import (
     SystemdQueryError,
 )
@@ -62,15 +63,6 @@ NO_SYSTEMD = (
     "disabled and masked; nothing was changed"
 )
 NOT_INSTALLED = "systemctl was not found on this host; nothing was changed"
-
-
-class ApplyError(Exception):
-    """The units cannot be brought down; ``result`` is what the module returns with the failure
-    (changed, units, commands), or None when nothing ran that changes anything."""
-
-    def __init__(self, message, result=None):
-        super().__init__(message)
-        self.result = result
 
 
 # ---------------------------------------------------------------------------
