@@ -9,13 +9,13 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
-from ansible_collections.portguard.hardening.plugins.module_utils._hoststate import (
-    READS,
-    describe_host,
-)
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
     PolicyError,
     count_problems,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy.hoststate import (
+    READS,
+    describe_host,
 )
 
 

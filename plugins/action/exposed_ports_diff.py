@@ -11,18 +11,18 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
-from ansible_collections.portguard.hardening.plugins.module_utils._firewall_model import (
-    parse_firewall,
-)
-from ansible_collections.portguard.hardening.plugins.module_utils._report import (
-    exposure_diff,
-    findings_errors,
-    firewall_outlook,
-)
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
     PolicyError,
     count_problems,
     show,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy.firewall_model import (
+    parse_firewall,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._report.findings import (
+    exposure_diff,
+    findings_errors,
+    firewall_outlook,
 )
 
 ARGUMENT_SPEC = {

@@ -9,9 +9,6 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
-from ansible_collections.portguard.hardening.plugins.module_utils._baseline import (
-    validate_baseline,
-)
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
     PolicyError,
     count_problems,
@@ -29,6 +26,9 @@ from ansible_collections.portguard.hardening.plugins.plugin_utils._filenames imp
 from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.build import (
     build,
     verify,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy.baseline import (
+    validate_baseline,
 )
 from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.model import (
     RulesetError,

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
-from ansible_collections.portguard.hardening.plugins.module_utils._fleet import (
+from ansible_collections.portguard.hardening.plugins.plugin_utils._report.fleet import (
     FleetError,
     fleet_data,
     host_document,

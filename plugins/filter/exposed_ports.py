@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the portguard.hardening collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters of the exposed_ports policy; the work is in module_utils/_policy.py.
+"""Filters of the exposed_ports policy; the work is in plugin_utils/_policy/.
 
 Documentation: exposed_ports_<name>.yml next to this file.
 """
@@ -11,22 +11,22 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type  # noqa: UP001 - ansible-test boilerplate
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.portguard.hardening.plugins.module_utils._baseline import (
-    BaselineError,
-    baseline_document,
-    validate_baseline,
+from ansible_collections.portguard.hardening.plugins.module_utils._values import count_problems
+from ansible_collections.portguard.hardening.plugins.plugin_utils._filenames import (
+    HostFileNameError,
+    host_file_path,
 )
-from ansible_collections.portguard.hardening.plugins.module_utils._policy import (
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy import (
     PolicyError,
     builtin_rules,
     evaluate,
     reconcile,
     validate_policy,
 )
-from ansible_collections.portguard.hardening.plugins.module_utils._values import count_problems
-from ansible_collections.portguard.hardening.plugins.plugin_utils._filenames import (
-    HostFileNameError,
-    host_file_path,
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy.baseline import (
+    BaselineError,
+    baseline_document,
+    validate_baseline,
 )
 
 

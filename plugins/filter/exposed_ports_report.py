@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the portguard.hardening collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters over the findings of an exposed_ports report; the work is in module_utils/_report.py.
+"""Filters over the findings of an exposed_ports report; the work is in plugin_utils/_report/findings.py.
 
 Documentation: exposed_ports_<name>.yml next to this file.
 """
@@ -11,13 +11,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type  # noqa: UP001 - ansible-test boilerplate
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.portguard.hardening.plugins.module_utils._report import (
+from ansible_collections.portguard.hardening.plugins.module_utils._values import count_problems
+from ansible_collections.portguard.hardening.plugins.plugin_utils._report.findings import (
     finding_lines,
     findings_errors,
     summarize,
     unremediated,
 )
-from ansible_collections.portguard.hardening.plugins.module_utils._values import count_problems
 
 
 def _checked(name, findings):

@@ -82,9 +82,6 @@ _raw:
 
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
-from ansible_collections.portguard.hardening.plugins.module_utils._baseline import (
-    validate_baseline,
-)
 from ansible_collections.portguard.hardening.plugins.module_utils._values import show
 from ansible_collections.portguard.hardening.plugins.plugin_utils._baseline_file import (
     BaselineFileError,
@@ -93,6 +90,9 @@ from ansible_collections.portguard.hardening.plugins.plugin_utils._baseline_file
 from ansible_collections.portguard.hardening.plugins.plugin_utils._filenames import (
     HostFileNameError,
     host_file_path,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy.baseline import (
+    validate_baseline,
 )
 
 

@@ -10,8 +10,8 @@ __metaclass__ = type
 
 from collections.abc import Mapping
 
-from ansible_collections.portguard.hardening.plugins.module_utils._policy import reach_key
 from ansible_collections.portguard.hardening.plugins.module_utils._values import show
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy import reach_key
 from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.evaluate import (
     evaluate_sockets,
 )

@@ -7,10 +7,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.portguard.hardening.plugins.module_utils._firewall_model import (
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy.firewall_model import (
     _zone_reach as zone_reach,
 )
-from ansible_collections.portguard.hardening.plugins.module_utils._firewall_model import (
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy.firewall_model import (
     parse_firewall,
 )
 from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.evaluate import (

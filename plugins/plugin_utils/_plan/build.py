@@ -14,20 +14,7 @@ from ansible_collections.portguard.hardening.plugins.module_utils._apply.nftable
 from ansible_collections.portguard.hardening.plugins.module_utils._apply.rules import (
     validate as validate_rules,
 )
-from ansible_collections.portguard.hardening.plugins.module_utils._firewall_model import (
-    exposure,
-    parse_firewall,
-)
 from ansible_collections.portguard.hardening.plugins.module_utils._firewalld import rich_rules
-from ansible_collections.portguard.hardening.plugins.module_utils._policy import (
-    evaluate,
-    reach_key,
-    reconcile,
-)
-from ansible_collections.portguard.hardening.plugins.module_utils._report import (
-    exposure_diff,
-    rule_key,
-)
 from ansible_collections.portguard.hardening.plugins.module_utils._values import PolicyError
 from ansible_collections.portguard.hardening.plugins.plugin_utils._firewall import detect
 from ansible_collections.portguard.hardening.plugins.plugin_utils._firewall.kernel import (
@@ -46,6 +33,19 @@ from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.host imp
     FIREWALLD_STATE,
     context,
     split_read,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy import (
+    evaluate,
+    reach_key,
+    reconcile,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy.firewall_model import (
+    exposure,
+    parse_firewall,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._report.findings import (
+    exposure_diff,
+    rule_key,
 )
 
 # How notes and reports name the backend that closes a port.

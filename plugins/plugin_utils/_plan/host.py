@@ -9,9 +9,6 @@ __metaclass__ = type
 
 from collections.abc import Mapping
 
-from ansible_collections.portguard.hardening.plugins.module_utils._hoststate import (
-    describe_host,
-)
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
     PolicyError,
     is_list,
@@ -19,6 +16,9 @@ from ansible_collections.portguard.hardening.plugins.module_utils._values import
 )
 from ansible_collections.portguard.hardening.plugins.plugin_utils._firewall.detect import (
     unit_state,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy.hoststate import (
+    describe_host,
 )
 
 READ_VERSION = 1

@@ -35,10 +35,10 @@ from bisect import bisect_right
 from collections.abc import Mapping
 from operator import itemgetter
 
-from ansible_collections.portguard.hardening.plugins.module_utils._firewall_model import (
+from ansible_collections.portguard.hardening.plugins.module_utils._values import is_int, show
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy.firewall_model import (
     _client_families as client_families,
 )
-from ansible_collections.portguard.hardening.plugins.module_utils._values import is_int, show
 from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset import intervals as iv
 from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.compile import (
     iif_matches,

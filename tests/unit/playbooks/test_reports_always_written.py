@@ -19,7 +19,7 @@ from html.parser import HTMLParser
 import pytest
 import yaml
 from ansible_collections.portguard.hardening.plugins.action.fleet_report import host_file
-from ansible_collections.portguard.hardening.plugins.module_utils._encode import (
+from ansible_collections.portguard.hardening.plugins.plugin_utils._report.encode import (
     terminal_lines,
     terminal_safe,
 )

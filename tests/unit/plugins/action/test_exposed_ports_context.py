@@ -10,12 +10,12 @@ import pytest
 import support
 import yaml
 from ansible.errors import AnsibleActionFail
-from ansible_collections.portguard.hardening.plugins.module_utils._hoststate import (
+from ansible_collections.portguard.hardening.plugins.modules import exposed_ports_context
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy.hoststate import (
     FIREWALLD_STATES,
     READS,
     REQUIRED,
 )
-from ansible_collections.portguard.hardening.plugins.modules import exposed_ports_context
 
 FIXTURES = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils", "fixtures"

@@ -14,7 +14,7 @@ from ansible_collections.portguard.hardening.plugins.action.fleet_report import 
     host_file,
     write_if_changed,
 )
-from ansible_collections.portguard.hardening.plugins.module_utils._fleet import (
+from ansible_collections.portguard.hardening.plugins.plugin_utils._report.fleet import (
     fleet_data,
     host_document,
     render_html,

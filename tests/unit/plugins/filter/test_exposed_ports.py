@@ -4,7 +4,7 @@
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.portguard.hardening.plugins.filter.exposed_ports import FilterModule
-from ansible_collections.portguard.hardening.plugins.module_utils._policy import builtin_rules
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy import builtin_rules
 
 FILTERS = FilterModule().filters()
 

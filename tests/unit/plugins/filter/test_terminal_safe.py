@@ -6,7 +6,9 @@ import os
 import pytest
 import yaml
 from ansible_collections.portguard.hardening.plugins.filter.terminal_safe import FilterModule
-from ansible_collections.portguard.hardening.plugins.module_utils._encode import terminal_safe
+from ansible_collections.portguard.hardening.plugins.plugin_utils._report.encode import (
+    terminal_safe,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DOC = os.path.join(HERE, "..", "..", "..", "..", "plugins", "filter", "terminal_safe.yml")

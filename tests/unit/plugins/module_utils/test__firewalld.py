@@ -5,18 +5,18 @@ import json
 import os
 
 import pytest
-from ansible_collections.portguard.hardening.plugins.module_utils._firewall_model import (
-    exposure,
-    parse_firewall,
-    parse_rich_rule,
-)
 from ansible_collections.portguard.hardening.plugins.module_utils._firewalld import (
     firewall_view,
     parse_service,
     resolve_services,
     rich_rules,
 )
-from ansible_collections.portguard.hardening.plugins.module_utils._policy import evaluate
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy import evaluate
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy.firewall_model import (
+    exposure,
+    parse_firewall,
+    parse_rich_rule,
+)
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "firewalld")
 

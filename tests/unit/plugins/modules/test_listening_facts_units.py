@@ -12,8 +12,8 @@ delegated subtree; a cgroup outside any systemd unit. systemctl answers as PID 1
 import os
 
 import pytest
-from ansible_collections.portguard.hardening.plugins.module_utils._policy import evaluate
 from ansible_collections.portguard.hardening.plugins.modules.listening_facts import gather
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy import evaluate
 
 LAB = "/libpod_parent/libpod-abc123"
 USER = "/user.slice/user-1000.slice/user@1000.service"

@@ -2,11 +2,11 @@
 """junit.xml: the test cases, their outcomes and texts, and that it always parses."""
 
 import pytest
-from ansible_collections.portguard.hardening.plugins.module_utils._encode import (
+from ansible_collections.portguard.hardening.plugins.plugin_utils._report.encode import (
     terminal_lines,
     terminal_safe,
 )
-from ansible_collections.portguard.hardening.plugins.module_utils._fleet import (
+from ansible_collections.portguard.hardening.plugins.plugin_utils._report.fleet import (
     fleet_data,
     render_junit,
 )

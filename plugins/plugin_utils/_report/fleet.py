@@ -24,22 +24,6 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 
-from ansible_collections.portguard.hardening.plugins.module_utils._encode import (
-    markdown_prose,
-    markdown_text,
-    terminal_lines,
-    terminal_safe,
-)
-from ansible_collections.portguard.hardening.plugins.module_utils._firewall_model import (
-    FIREWALL_STATES,
-)
-from ansible_collections.portguard.hardening.plugins.module_utils._report import (
-    STATUSES,
-    finding_lines,
-    findings_errors,
-    owner_label,
-    summarize,
-)
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
     PolicyError,
     is_int,
@@ -47,6 +31,22 @@ from ansible_collections.portguard.hardening.plugins.module_utils._values import
     list_errors,
     optional_str,
     show,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy.firewall_model import (
+    FIREWALL_STATES,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._report.encode import (
+    markdown_prose,
+    markdown_text,
+    terminal_lines,
+    terminal_safe,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._report.findings import (
+    STATUSES,
+    finding_lines,
+    findings_errors,
+    owner_label,
+    summarize,
 )
 
 VERSION = 1

@@ -13,16 +13,18 @@ __metaclass__ = type
 
 import shlex
 
-from ansible_collections.portguard.hardening.plugins.module_utils._encode import terminal_safe
-from ansible_collections.portguard.hardening.plugins.module_utils._firewall_model import (
-    parse_rich_rule,
-)
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
     is_int,
     is_name,
     list_errors,
     optional_str,
     optional_str_list,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy.firewall_model import (
+    parse_rich_rule,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._report.encode import (
+    terminal_safe,
 )
 
 STATUSES = ("open", "remediated", "kept", "failed")

@@ -7,7 +7,7 @@ scopes, units PID 1 did not confirm.
 """
 
 import pytest
-from ansible_collections.portguard.hardening.plugins.module_utils._policy import (
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy import (
     PolicyError,
     _disable_units,
     evaluate,

@@ -4,9 +4,9 @@ table as it is, reasons included, and this test keeps the two the same."""
 
 import os
 
-from ansible_collections.portguard.hardening.plugins.module_utils._policy import builtin_rules
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy import builtin_rules
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", ".."))
 
 
 def _ports(match):
@@ -35,5 +35,5 @@ def test_the_policy_docs_show_the_builtin_rules_of_the_code():
 
 
 def test_every_builtin_rule_is_one_row():
-    rows = [line for line in builtin_table().splitlines()[2:]]
+    rows = builtin_table().splitlines()[2:]
     assert len(rows) == len(builtin_rules()) == len(set(r["id"] for r in builtin_rules()))

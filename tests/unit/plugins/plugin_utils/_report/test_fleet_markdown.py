@@ -4,8 +4,10 @@
 import re
 
 import pytest
-from ansible_collections.portguard.hardening.plugins.module_utils._encode import terminal_safe
-from ansible_collections.portguard.hardening.plugins.module_utils._fleet import (
+from ansible_collections.portguard.hardening.plugins.plugin_utils._report.encode import (
+    terminal_safe,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._report.fleet import (
     fleet_data,
     render_markdown,
 )

@@ -4,7 +4,7 @@ only thing rich rules are built from."""
 
 import pytest
 from ansible_collections.portguard.hardening.plugins.module_utils._firewalld import rich_rules
-from ansible_collections.portguard.hardening.plugins.module_utils._policy import (
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy import (
     PolicyError,
     evaluate,
     validate_policy,

@@ -6,10 +6,10 @@ import os
 
 import pytest
 import yaml
-from ansible_collections.portguard.hardening.plugins.module_utils._policy import validate_policy
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy import validate_policy
 
-REPO = os.path.dirname(
-    os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+REPO = os.path.abspath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "..")
 )
 ACTIONS = "allow, block, disable, report, restrict"
 WEB = {"ports": [80]}

@@ -3,7 +3,7 @@
 
 import pytest
 import support
-from ansible_collections.portguard.hardening.plugins.module_utils._report import (
+from ansible_collections.portguard.hardening.plugins.plugin_utils._report.findings import (
     exposure_diff,
     finding_lines,
     summarize,

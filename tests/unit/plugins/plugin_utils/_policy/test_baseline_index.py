@@ -2,7 +2,7 @@
 """Matching by key: the same answers as comparing every entry, for any socket a host reports."""
 
 import pytest
-from ansible_collections.portguard.hardening.plugins.module_utils._baseline import (
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy.baseline import (
     baseline_index,
     in_baseline,
     missing_from,

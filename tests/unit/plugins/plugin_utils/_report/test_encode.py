@@ -2,7 +2,7 @@
 """Host text encoded for the terminal and for Markdown, over the names an attacker picks."""
 
 import pytest
-from ansible_collections.portguard.hardening.plugins.module_utils._encode import (
+from ansible_collections.portguard.hardening.plugins.plugin_utils._report.encode import (
     markdown_prose,
     markdown_text,
     terminal_safe,

@@ -5,7 +5,7 @@ import copy
 import datetime
 
 import pytest
-from ansible_collections.portguard.hardening.plugins.module_utils._baseline import (
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy.baseline import (
     BaselineError,
     baseline_document,
     baseline_entries,

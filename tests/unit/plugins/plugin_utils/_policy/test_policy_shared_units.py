@@ -3,7 +3,7 @@
 serves a kept listener is not disabled; its forbidden ports are blocked instead."""
 
 import pytest
-from ansible_collections.portguard.hardening.plugins.module_utils._policy import (
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy import (
     evaluate,
     reconcile,
 )

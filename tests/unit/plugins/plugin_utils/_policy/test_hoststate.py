@@ -7,12 +7,12 @@ import pytest
 from ansible_collections.portguard.hardening.plugins.module_utils._firewalld import (
     resolve_services,
 )
-from ansible_collections.portguard.hardening.plugins.module_utils._hoststate import (
+from ansible_collections.portguard.hardening.plugins.module_utils._values import PolicyError
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy.hoststate import (
     management_ports,
     nfs_usage,
     service_ports,
 )
-from ansible_collections.portguard.hardening.plugins.module_utils._values import PolicyError
 
 
 def tcp(port):
@@ -294,7 +294,9 @@ def test_nfs_usage(services, exports, mounts, expected):
 # ---------------------------------------------------------------------------
 # service_ports
 
-FIREWALLD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "firewalld")
+FIREWALLD = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "module_utils", "fixtures", "firewalld"
+)
 
 
 def resolved(*names):

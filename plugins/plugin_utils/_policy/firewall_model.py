@@ -6,7 +6,7 @@
 parse_firewall() checks the description of firewalld that the role gathers (zones, their ports,
 services and rich rules, the services' ports) and parses it once; exposure() answers for one
 socket: everyone, some sources, or nobody.  parse_rich_rule() reads one rich rule.  Pure
-functions; _policy.py uses them to judge sockets and to check remediation.
+functions; the policy (judge.py, reconcile.py) uses them to judge sockets and to check remediation.
 """
 
 from __future__ import absolute_import, division, print_function

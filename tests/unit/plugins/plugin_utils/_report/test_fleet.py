@@ -5,7 +5,8 @@ import copy
 import json
 
 import pytest
-from ansible_collections.portguard.hardening.plugins.module_utils._fleet import (
+from ansible_collections.portguard.hardening.plugins.plugin_utils._report.findings import STATUSES
+from ansible_collections.portguard.hardening.plugins.plugin_utils._report.fleet import (
     FleetError,
     _host_facts,
     fleet_data,
@@ -17,7 +18,6 @@ from ansible_collections.portguard.hardening.plugins.module_utils._fleet import 
     render_markdown,
     verdict,
 )
-from ansible_collections.portguard.hardening.plugins.module_utils._report import STATUSES
 from fleet_views import (
     KEPT_SSH,
     RUN,

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 import support
-from ansible_collections.portguard.hardening.plugins.module_utils._fleet import fleet_data
+from ansible_collections.portguard.hardening.plugins.plugin_utils._report.fleet import fleet_data
 from markdown_it import MarkdownIt
 
 RPC_REASON = "rpcbind tells anyone which RPC services run."
