@@ -16,7 +16,8 @@ description:
   - Returns the host's listening sockets exactly as M(portguard.hardening.listening_facts)
     reports them, and in RV(host) what else the P(portguard.hardening.exposed_ports#role) role's
     plan depends on. The controller parses and judges all of it; the host only reads.
-  - RV(host.units) is the state of the firewall and NFS units, from one C(systemctl show).
+  - RV(host.units) is the state of the firewall, NFS and container engine units, from one
+    C(systemctl show).
   - RV(host.ruleset) is the kernel's netfilter ruleset as unparsed text (C(nft -j list ruleset)
     and the C(iptables-save) texts the controller needs to explain it).
   - RV(host.firewalld) is a running firewalld's zones, in the shape of
@@ -524,8 +525,9 @@ host:
         - The state of C(firewalld.service), C(ufw.service), C(nftables.service),
           C(netfilter-persistent.service), C(iptables.service), C(ip6tables.service),
           C(nfs-server.service), C(nfs-kernel-server.service), C(rpcbind.service),
-          C(rpcbind.socket) and C(portguard-nftables.service), by name, from one
-          C(systemctl show).
+          C(rpcbind.socket), C(portguard-nftables.service), C(docker.service),
+          C(docker.socket), C(podman.service), C(podman.socket) and C(containerd.service), by
+          name, from one C(systemctl show).
         - A unit that is not installed has RV(host.units.load_state=not-found).
         - Empty without systemd or when C(systemctl) fails; RV(host.errors) says why.
       type: dict

@@ -162,7 +162,7 @@ def test_main_reads_the_host(lab, capsys, check_mode):
     assert [c[0] for c in calls].count("systemctl") == 4
     host_units = [c for c in calls if c[0] == "systemctl" and "SubState" in c]
     assert len(host_units) == 1
-    assert host_units[0][-12:-1] == list(HOST_UNITS)
+    assert host_units[0][-len(HOST_UNITS) - 1 : -1] == list(HOST_UNITS)
     assert [c[:-1] for c in calls if c[0] != "systemctl" and c[0] != "firewall-cmd"] == [
         ["nft", "-j", "list", "ruleset"],
         ["iptables-nft-save"],
