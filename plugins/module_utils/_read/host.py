@@ -5,8 +5,8 @@
 
 read_host() returns the ``host`` mapping of exposed_ports_read.  It runs commands only through
 the caller's run(argv) and systemctl(args), finds programs through which(name), and reads files
-and asks Docker's API socket at the paths it is given, so tests feed it fixtures.  A problem that leaves one part unread is a
-line in ``errors``; the rest is still read.
+and asks Docker's API socket at the paths it is given, so tests feed it fixtures.  A problem that
+leaves one part unread is a line in ``errors``; the rest is still read.
 """
 
 from __future__ import absolute_import, division, print_function
