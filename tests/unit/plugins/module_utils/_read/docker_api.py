@@ -37,7 +37,7 @@ class Server:
     def _serve(self):
         while not self.stop.is_set():
             try:
-                conn, _ = self.sock.accept()
+                conn = self.sock.accept()[0]
             except socket.timeout:
                 continue
             except OSError:

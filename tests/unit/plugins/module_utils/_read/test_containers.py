@@ -133,6 +133,30 @@ WEB = _container(
     "docker", ID, "web", "busybox:latest", None, "bridge", [_port("0.0.0.0", 9090, "tcp", 80)]
 )
 WHERE = "container " + ID
+# Ports: only published ones; every malformed one left out on its own.
+MIXED_PORTS = [
+    {"PrivatePort": 443, "Type": "tcp"},
+    {"IP": "::", "PrivatePort": 80, "PublicPort": 0, "Type": "tcp"},
+    {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 70000, "Type": "tcp"},
+    {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": True, "Type": "tcp"},
+    {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": "9090", "Type": "tcp"},
+    {"IP": "0.0.0.0", "PrivatePort": 0, "PublicPort": 9090, "Type": "tcp"},
+    {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 9090, "Type": "icmp"},
+    {"IP": "0.0.0.0; rm -rf /", "PrivatePort": 80, "PublicPort": 9090, "Type": "tcp"},
+    {"IP": "::ffff:0:0", "PrivatePort": 80, "PublicPort": 9091, "Type": "udp"},
+    {"IP": "0:0::0", "PrivatePort": 80, "PublicPort": 9092, "Type": "sctp"},
+    "9090/tcp",
+]
+KEPT = [_port("::ffff:0:0", 9091, "udp", 80), _port("::", 9092, "sctp", 80)]
+MIXED_PROBLEMS = [
+    WHERE + ": Ports[2] has the host port 70000: left out",
+    WHERE + ": Ports[3] has the host port True: left out",
+    WHERE + ": Ports[4] has the host port '9090': left out",
+    WHERE + ": Ports[5] has the container port 0: left out",
+    WHERE + ": Ports[6] has the protocol 'icmp': left out",
+    WHERE + ": Ports[7] has the host address '0.0.0.0; rm -rf /': left out",
+    WHERE + ": Ports[10] is a string, not an object: left out",
+]
 
 
 @pytest.mark.parametrize(
@@ -181,27 +205,7 @@ WHERE = "container " + ID
         (["web", None], [], ["entry 0 is a string, not an object: dropped",
                              "entry 1 is null, not an object: dropped"]),
         # Ports: only published ones; every malformed one left out on its own.
-        ([_docker_entry(Ports=[
-            {"PrivatePort": 443, "Type": "tcp"},
-            {"IP": "::", "PrivatePort": 80, "PublicPort": 0, "Type": "tcp"},
-            {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 70000, "Type": "tcp"},
-            {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": True, "Type": "tcp"},
-            {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": "9090", "Type": "tcp"},
-            {"IP": "0.0.0.0", "PrivatePort": 0, "PublicPort": 9090, "Type": "tcp"},
-            {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 9090, "Type": "icmp"},
-            {"IP": "0.0.0.0; rm -rf /", "PrivatePort": 80, "PublicPort": 9090, "Type": "tcp"},
-            {"IP": "::ffff:0:0", "PrivatePort": 80, "PublicPort": 9091, "Type": "udp"},
-            {"IP": "0:0::0", "PrivatePort": 80, "PublicPort": 9092, "Type": "sctp"},
-            "9090/tcp",
-        ])], [dict(WEB, ports=[
-            _port("::ffff:0:0", 9091, "udp", 80), _port("::", 9092, "sctp", 80)])],
-         [WHERE + ": Ports[2] has the host port 70000: left out",
-          WHERE + ": Ports[3] has the host port True: left out",
-          WHERE + ": Ports[4] has the host port '9090': left out",
-          WHERE + ": Ports[5] has the container port 0: left out",
-          WHERE + ": Ports[6] has the protocol 'icmp': left out",
-          WHERE + ": Ports[7] has the host address '0.0.0.0; rm -rf /': left out",
-          WHERE + ": Ports[10] is a string, not an object: left out"]),
+        ([_docker_entry(Ports=MIXED_PORTS)], [dict(WEB, ports=KEPT)], MIXED_PROBLEMS),
         ([_docker_entry(Ports=None)], [dict(WEB, ports=[])], []),
         ([_docker_entry(Ports={"80/tcp": None})], [dict(WEB, ports=[])],
          [WHERE + ": Ports is an object, not an array: left out"]),
@@ -370,8 +374,8 @@ def test_docker_chunked_answer(serve):
         b"HTTP/1.0", b"HTTP/1.1"
     )
     server = serve(answer(response))
-    engine, containers, _ = read_docker(RUNNING, (server.path,))
-    assert engine["state"] == "read"
+    engine, containers, problems = read_docker(RUNNING, (server.path,))
+    assert (engine["state"], problems) == ("read", [])
     assert [c["name"] for c in containers] == ["node-exporter", "turn", "cache"]
 
 
@@ -380,8 +384,9 @@ def test_the_next_socket_when_one_does_not_exist(serve):
         answer(docker_http(_fixture("docker_20.10_containers.json"), "20.10.24", "1.41"))
     )
     missing = os.path.join(os.path.dirname(server.path), "absent", "docker.sock")
-    engine, containers, _ = read_docker(RUNNING, (missing, server.path))
+    engine, containers, problems = read_docker(RUNNING, (missing, server.path))
     assert engine == {"state": "read", "source": server.path, "error": None}
+    assert problems == []
     assert [(c["name"], len(c["ports"])) for c in containers] == [("web", 2)]
 
 
@@ -415,8 +420,8 @@ def test_docker_answers_that_fail(serve, handle, limit, error):
 def test_a_socket_nobody_listens_on(serve):
     server = serve(answer(b""))
     server.close()  # the file stays, nothing accepts
-    engine, _, problems = read_docker(RUNNING, (server.path,))
-    assert engine["state"] == "failed"
+    engine, containers, problems = read_docker(RUNNING, (server.path,))
+    assert (engine["state"], containers) == ("failed", [])
     assert problems == ["cannot connect to %s: Connection refused" % server.path]
 
 
@@ -461,17 +466,17 @@ def test_docker_is_not_asked_unless_its_service_runs(serve, units, state, error)
 
 
 def test_units_not_read_and_no_docker_socket(tmp_path):
-    engine, _, problems = read_docker({}, (str(tmp_path / "docker.sock"),))
+    engine, containers, problems = read_docker({}, (str(tmp_path / "docker.sock"),))
     assert engine == {"state": "not running", "source": None, "error": None}
-    assert problems == []
+    assert (containers, problems) == ([], [])
 
 
 def test_docker_active_without_a_socket(tmp_path):
     paths = (str(tmp_path / "a.sock"), str(tmp_path / "b.sock"))
-    engine, _, problems = read_docker(RUNNING, paths)
+    engine, containers, problems = read_docker(RUNNING, paths)
     line = "docker.service is active but none of %s, %s exists" % paths
     assert engine == {"state": "failed", "source": None, "error": line}
-    assert problems == [line]
+    assert (containers, problems) == ([], [line])
 
 
 class Podman:
