@@ -16,12 +16,16 @@ description:
   - Returns the host's listening sockets exactly as M(portguard.hardening.listening_facts)
     reports them, and in RV(host) what else the P(portguard.hardening.exposed_ports#role) role's
     plan depends on. The controller parses and judges all of it; the host only reads.
-  - RV(host.units) is the state of the firewall and NFS units, from one C(systemctl show).
+  - RV(host.units) is the state of the firewall, NFS and container engine units, from one
+    C(systemctl show).
   - RV(host.ruleset) is the kernel's netfilter ruleset as unparsed text (C(nft -j list ruleset)
     and the C(iptables-save) texts the controller needs to explain it).
   - RV(host.firewalld) is a running firewalld's zones, in the shape of
     M(ansible.posix.firewalld_info), and the ports of the services they admit, in the shape of
     M(portguard.hardening.firewalld_services).
+  - RV(host.containers) is the running containers of Docker and rootful podman and the ports they
+    publish, from the engines' own state. A published port is rewritten (DNAT) before the host's
+    input path and often has no listening socket at all.
   - RV(host.ssh_connection) is the management connection's C(SSH_CONNECTION), found even under
     privilege escalation, which drops it from the module's environment.
   - Commands are run without a shell, with C(LC_ALL=C). A part that cannot be read is a line in
@@ -120,6 +124,13 @@ notes:
   - RV(host.ssh_connection) comes from the module's environment or else from the nearest of its
     ancestor processes (the parent chain of C(/proc/self), at most 32) whose environment has
     C(SSH_CONNECTION). No other process is looked at.
+  - Docker is asked over its API socket (C(/run/docker.sock), else C(/var/run/docker.sock)) with
+    one C(GET /containers/json), and only while C(docker.service) is active; connecting to the
+    socket while only C(docker.socket) is active would start dockerd. Rootful podman is asked
+    with C(podman ps --format json --no-trunc), and only when its store
+    C(/var/lib/containers/storage) exists. The containers of rootless podman and rootless Docker
+    are not read; their published ports are sockets of the user's C(rootlessport),
+    C(slirp4netns) or C(rootlesskit) processes, which RV(listening_sockets) lists.
 seealso:
   - module: portguard.hardening.listening_facts
   - module: ansible.posix.firewalld_info
@@ -524,8 +535,9 @@ host:
         - The state of C(firewalld.service), C(ufw.service), C(nftables.service),
           C(netfilter-persistent.service), C(iptables.service), C(ip6tables.service),
           C(nfs-server.service), C(nfs-kernel-server.service), C(rpcbind.service),
-          C(rpcbind.socket) and C(portguard-nftables.service), by name, from one
-          C(systemctl show).
+          C(rpcbind.socket), C(portguard-nftables.service), C(docker.service),
+          C(docker.socket), C(podman.service), C(podman.socket) and C(containerd.service), by
+          name, from one C(systemctl show).
         - A unit that is not installed has RV(host.units.load_state=not-found).
         - Empty without systemd or when C(systemctl) fails; RV(host.errors) says why.
       type: dict
@@ -580,8 +592,9 @@ host:
     tools:
       description:
         - The absolute path of each of C(nft), C(iptables-nft-save), C(ip6tables-nft-save),
-          C(iptables-legacy-save), C(ip6tables-legacy-save), C(ufw), C(firewall-cmd) and C(ip),
-          by name, or V(null) when it is not installed (C(/usr/sbin) and C(/sbin) searched too).
+          C(iptables-legacy-save), C(ip6tables-legacy-save), C(ufw), C(firewall-cmd), C(ip) and
+          C(podman), by name, or V(null) when it is not installed (C(/usr/sbin) and C(/sbin)
+          searched too).
       type: dict
       sample:
         nft: /usr/sbin/nft
@@ -784,6 +797,133 @@ host:
           description: Why the zones or services could not be read, or V(null).
           type: str
           sample: null
+    containers:
+      description:
+        - The running containers of Docker and rootful podman and the ports they publish, as the
+          engines report them.
+        - Names, images and labels are whatever the container's creator chose; they are bounded
+          to 255 characters and otherwise kept as they are. A malformed field or port is left
+          out, a container without a 64-digit hex id is dropped, each with a line in
+          RV(host.errors) and in its engine's RV(host.containers.engines.docker.error).
+      type: dict
+      contains:
+        engines:
+          description: How each engine was read.
+          type: dict
+          contains:
+            docker:
+              description: Docker.
+              type: dict
+              contains:
+                state:
+                  description:
+                    - V(read) when its API answered (RV(host.containers.engines.docker.error)
+                      may still name containers or fields left out).
+                    - V(not installed) when systemd knows neither C(docker.service) nor
+                      C(docker.socket).
+                    - V(not running) when C(docker.service) is not active (perhaps only
+                      C(docker.socket) is, which a connection would start), or when the units
+                      were not read and no Docker socket exists.
+                    - V(failed) when its API could not be read, or when the units were not
+                      read but a Docker socket exists (not connected to, as that could start
+                      dockerd).
+                  type: str
+                  choices: [read, not running, not installed, failed]
+                  sample: read
+                source:
+                  description: The socket that was asked, or V(null).
+                  type: str
+                  sample: /run/docker.sock
+                error:
+                  description: What went wrong or was left out, or V(null).
+                  type: str
+                  sample: null
+            podman:
+              description: Rootful podman.
+              type: dict
+              contains:
+                state:
+                  description:
+                    - V(read) when C(podman ps) answered, V(not installed) without the
+                      C(podman) program, V(not running) without its store (rootful podman
+                      has never run), V(failed) when C(podman ps) failed or did not print
+                      JSON.
+                  type: str
+                  choices: [read, not running, not installed, failed]
+                  sample: not installed
+                source:
+                  description: V(podman ps) when it was run, else V(null).
+                  type: str
+                  sample: null
+                error:
+                  description: What went wrong or was left out, or V(null).
+                  type: str
+                  sample: null
+        containers:
+          description:
+            - One entry per running container, Docker's first, each in the order its engine
+              lists them; containers without published ports too (one in host network mode
+              owns listening sockets, in the cgroup C(docker-<id>.scope) or
+              C(libpod-<id>.scope)).
+          type: list
+          elements: dict
+          contains:
+            engine:
+              description: The engine that runs it.
+              type: str
+              choices: [docker, podman]
+            id:
+              description: Its full id, 64 hex digits.
+              type: str
+              sample: 4f1c3b0e9d2a7c6b5e8f0a1d3c2b4e6f8a0c1e3d5b7f9a2c4e6d8b0a1c3e5f7d
+            name:
+              description: Its name (Docker's without the leading C(/)), or V(null).
+              type: str
+              sample: web
+            image:
+              description: The image it was created from, as the engine names it, or V(null).
+              type: str
+              sample: busybox:latest
+            project:
+              description:
+                - Its compose project (the label C(com.docker.compose.project), else
+                  C(io.podman.compose.project)), or V(null).
+              type: str
+              sample: shop
+            network_mode:
+              description:
+                - Docker's C(HostConfig.NetworkMode) (V(bridge), V(default), V(host), V(none),
+                  C(container:<id>) or a network's name).
+                - For podman, whose C(ps) does not say, V(bridge) for a container attached to
+                  networks, else V(null).
+              type: str
+              sample: bridge
+            ports:
+              description:
+                - Its published ports, one entry per host address, port and protocol; ports
+                  only exposed are not listed. Docker lists C(0.0.0.0) and C(::) apart.
+                - A podman range is expanded to at most 1024 ports, with a line in
+                  RV(host.errors) when it is longer.
+              type: list
+              elements: dict
+              contains:
+                host_ip:
+                  description: The host address it is published on; empty for all addresses.
+                  type: str
+                  sample: 0.0.0.0
+                host_port:
+                  description: The host port, 1-65535.
+                  type: int
+                  sample: 9090
+                protocol:
+                  description: The protocol.
+                  type: str
+                  choices: [tcp, udp, sctp]
+                  sample: tcp
+                container_port:
+                  description: The port inside the container it reaches, 1-65535.
+                  type: int
+                  sample: 80
     errors:
       description: Problems that left a part of the read out or empty, each naming what and why.
       type: list

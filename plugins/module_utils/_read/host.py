@@ -5,8 +5,8 @@
 
 read_host() returns the ``host`` mapping of exposed_ports_read.  It runs commands only through
 the caller's run(argv) and systemctl(args), finds programs through which(name), and reads files
-at the paths it is given, so tests feed it fixtures.  A problem that leaves one part unread is a
-line in ``errors``; the rest is still read.
+and asks Docker's API socket at the paths it is given, so tests feed it fixtures.  A problem that
+leaves one part unread is a line in ``errors``; the rest is still read.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -26,6 +26,11 @@ from ansible_collections.portguard.hardening.plugins.module_utils._read.ancestry
 from ansible_collections.portguard.hardening.plugins.module_utils._read.commands import (
     command_text,
 )
+from ansible_collections.portguard.hardening.plugins.module_utils._read.containers import (
+    DOCKER_SOCKETS,
+    PODMAN_STORE,
+    read_containers,
+)
 from ansible_collections.portguard.hardening.plugins.module_utils._read.firewalld import (
     read_firewalld,
 )
@@ -44,6 +49,7 @@ TOOLS = (
     "ufw",
     "firewall-cmd",
     "ip",
+    "podman",
 )
 # The package manager and the program that tells it is there, in the order they are tried.
 PACKAGE_MANAGERS = (("apt", "apt-get"), ("dnf", "dnf"), ("yum", "yum"), ("zypper", "zypper"))
@@ -164,6 +170,8 @@ def read_host(
     firewalld=True,
     paths=None,
     firewalld_client=None,
+    docker_sockets=DOCKER_SOCKETS,
+    podman_store=PODMAN_STORE,
 ):
     """The ``host`` mapping of exposed_ports_read (version 1).
 
@@ -171,7 +179,8 @@ def read_host(
     ``systemctl(args)`` likewise for systemctl, or None with ``systemd_unavailable`` saying why;
     ``which(name)`` gives a program's absolute path or None; ``environ`` is the module's own
     environment; ``paths`` overrides PATHS; ``firewalld_client`` stands in for firewalld's
-    dbus_client().
+    dbus_client(); ``docker_sockets`` are where Docker's API is tried and ``podman_store``
+    is rootful podman's store (containers.read_containers()).
     ``ruleset`` and ``firewalld`` false leave those None.
     """
     paths = dict(PATHS, **(paths or {}))
@@ -201,10 +210,15 @@ def read_host(
         "firewalld": None,
         # What the collection's own nftables table holds by its rules file (None: no file).
         "portguard_rules": read_own_rules(paths["portguard_rules"], errors),
+        "containers": None,
         "errors": errors,
     }
     if firewalld and (units.get(FIREWALLD_UNIT) or {}).get("active_state") == "active":
         host["firewalld"] = read_firewalld(run, tools["firewall-cmd"], firewalld_client)
         if host["firewalld"]["error"]:
             errors.append("firewalld: %s" % host["firewalld"]["error"])
+    host["containers"], container_errors = read_containers(
+        units, run, tools["podman"], docker_sockets, podman_store
+    )
+    errors.extend(container_errors)
     return host

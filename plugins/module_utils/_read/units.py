@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the portguard.hardening collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The state of the units the plan depends on (firewalls, NFS), from one ``systemctl show``."""
+"""The state of the units the plan depends on (firewalls, NFS, container engines), from one
+``systemctl show``."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -26,6 +27,11 @@ HOST_UNITS = (
     "rpcbind.service",
     "rpcbind.socket",
     "portguard-nftables.service",
+    "docker.service",
+    "docker.socket",
+    "podman.service",
+    "podman.socket",
+    "containerd.service",
 )
 STATE_PROPERTIES = {
     "Id": "id",

@@ -8,7 +8,11 @@ import sys
 
 import pytest
 import yaml
-from ansible_collections.portguard.hardening.plugins.module_utils._read import firewalld, listening
+from ansible_collections.portguard.hardening.plugins.module_utils._read import (
+    containers,
+    firewalld,
+    listening,
+)
 from ansible_collections.portguard.hardening.plugins.module_utils._read import host as host_read
 from ansible_collections.portguard.hardening.plugins.module_utils._read.host import TOOLS
 from ansible_collections.portguard.hardening.plugins.module_utils._read.units import HOST_UNITS
@@ -155,6 +159,14 @@ def test_main_reads_the_host(lab, capsys, check_mode):
         "139/tcp",
         "445/tcp",
     ]
+    # No engine is installed: neither is asked.
+    assert host["containers"] == {
+        "engines": {
+            "docker": {"state": "not installed", "source": None, "error": None},
+            "podman": {"state": "not installed", "source": None, "error": None},
+        },
+        "containers": [],
+    }
     assert host["errors"] == ["ip6tables-nft-save failed (rc 1): no output"]
     calls = [json.loads(line) for line in lab["log"].read_text().splitlines()]
     # Every program in the C locale; systemctl four times: three for sockets, one for units.
@@ -162,7 +174,7 @@ def test_main_reads_the_host(lab, capsys, check_mode):
     assert [c[0] for c in calls].count("systemctl") == 4
     host_units = [c for c in calls if c[0] == "systemctl" and "SubState" in c]
     assert len(host_units) == 1
-    assert host_units[0][-12:-1] == list(HOST_UNITS)
+    assert host_units[0][-len(HOST_UNITS) - 1 : -1] == list(HOST_UNITS)
     assert [c[:-1] for c in calls if c[0] != "systemctl" and c[0] != "firewall-cmd"] == [
         ["nft", "-j", "list", "ruleset"],
         ["iptables-nft-save"],
@@ -263,3 +275,13 @@ def test_return_documents_every_host_field(lab, capsys):
     assert set(result["host"]["firewalld"]) == set(firewalld_doc)
     zone_doc = firewalld_doc["info"]["contains"]["zones"]["contains"]
     assert set(result["host"]["firewalld"]["info"]["zones"]["lab"]) == set(zone_doc)
+    # No engine on the lab host: a parsed container stands in for the list's entries.
+    containers_doc = host_doc["contains"]["containers"]["contains"]
+    for engine in ("docker", "podman"):
+        engine_doc = containers_doc["engines"]["contains"][engine]["contains"]
+        assert set(result["host"]["containers"]["engines"][engine]) == set(engine_doc)
+    with open(os.path.join(READ, "docker_24_containers.json")) as f:
+        container = containers.parse_docker(f.read())[0][0]
+    entry_doc = containers_doc["containers"]["contains"]
+    assert set(container) == set(entry_doc)
+    assert set(container["ports"][0]) == set(entry_doc["ports"]["contains"])

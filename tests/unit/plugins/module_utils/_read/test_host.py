@@ -5,6 +5,10 @@ import json
 import os
 
 import pytest
+from ansible_collections.portguard.hardening.plugins.module_utils._read.containers import (
+    parse_docker,
+    parse_podman,
+)
 from ansible_collections.portguard.hardening.plugins.module_utils._read.host import (
     TOOLS,
     package_manager,
@@ -16,6 +20,7 @@ from ansible_collections.portguard.hardening.plugins.module_utils._read.host imp
     shell_setting,
 )
 from ansible_collections.portguard.hardening.plugins.module_utils._read.units import HOST_UNITS
+from docker_api import answer, docker_http
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 
@@ -91,6 +96,9 @@ def files(tmp_path):
     (etc / "debian_version").write_text("12.8\n")
     return {
         "proc": str(proc),
+        # No Docker socket, no podman store: neither engine is asked.
+        "docker_sockets": (str(tmp_path / "run" / "docker.sock"),),
+        "podman_store": str(tmp_path / "var" / "lib" / "containers" / "storage"),
         "paths": {
             "exports": str(etc / "exports"),
             "ufw_conf": str(etc / "ufw" / "ufw.conf"),
@@ -102,6 +110,8 @@ def files(tmp_path):
 
 def _read(host, files, **kw):
     kw.setdefault("environ", {"SSH_CONNECTION": "10.88.0.1 50712 10.88.0.159 22"})
+    kw.setdefault("docker_sockets", files["docker_sockets"])
+    kw.setdefault("podman_store", files["podman_store"])
     return read_host(
         host.run,
         host.which,
@@ -119,7 +129,7 @@ def test_the_captured_host(files):
     assert sorted(result) == sorted(
         [
             "version", "units", "ufw", "tools", "ruleset", "interfaces", "exports", "mounts",
-            "ssh_connection", "pkg_mgr", "firewalld", "portguard_rules", "errors",
+            "ssh_connection", "pkg_mgr", "firewalld", "portguard_rules", "containers", "errors",
         ]
     )  # fmt: skip
     assert result["portguard_rules"] is None  # no rules file in the fixture tree
@@ -148,6 +158,14 @@ def test_the_captured_host(files):
         "source": "dbus",
         "error": None,
     }
+    # docker.service is not installed; podman is, but its store is not there.
+    assert result["containers"] == {
+        "engines": {
+            "docker": {"state": "not installed", "source": None, "error": None},
+            "podman": {"state": "not running", "source": None, "error": None},
+        },
+        "containers": [],
+    }
     assert result["errors"] == []
     assert json.loads(json.dumps(result)) == result
     # One systemctl call; every program by its absolute path, with an argv list.
@@ -167,6 +185,87 @@ def test_options_false_leave_ruleset_and_firewalld_out(files):
     assert result["ruleset"] is None
     assert result["firewalld"] is None
     assert [r[0] for r in host.ran] == ["systemctl", "/usr/sbin/ip"]
+
+
+def _engine_units(docker_service, docker_socket):
+    """The captured units with docker.service's and docker.socket's ActiveState set (and the
+    units loaded)."""
+    text = _fixture("systemctl_show_firewalld_running.txt")
+    for unit, state in (("docker.service", docker_service), ("docker.socket", docker_socket)):
+        block = "Id=%s\nLoadState=not-found\nActiveState=inactive\n" % unit
+        assert block in text
+        text = text.replace(block, "Id=%s\nLoadState=loaded\nActiveState=%s\n" % (unit, state))
+    return text
+
+
+def test_the_engines_containers(files, serve, tmp_path):
+    body = _fixture("docker_24_containers.json").encode("utf-8")
+    server = serve(answer(docker_http(body, "24.0.7", "1.43")))
+    os.makedirs(files["podman_store"])
+    podman = _fixture("podman_4.3_ps.json")
+    host = Host(answers={"podman": (0, podman, "")})
+    units = _engine_units("active", "active")
+    host.systemctl = lambda args: (0, units, "")
+    result = _read(host, files, docker_sockets=(server.path,))
+    assert result["units"]["docker.service"]["active_state"] == "active"
+    assert result["containers"] == {
+        "engines": {
+            "docker": {"state": "read", "source": server.path, "error": None},
+            "podman": {"state": "read", "source": "podman ps", "error": None},
+        },
+        "containers": parse_docker(body)[0] + parse_podman(podman)[0],
+    }
+    assert [
+        (c["engine"], c["name"], len(c["ports"])) for c in result["containers"]["containers"]
+    ] == [
+        ("docker", "shop-web-1", 2),
+        ("docker", "shop-db-1", 1),
+        ("podman", "web", 4),
+        ("podman", "blog_agent_1", 0),
+    ]
+    assert result["errors"] == []
+    assert server.connections == 1
+    assert host.ran[-1] == ["/usr/sbin/podman", "ps", "--format", "json", "--no-trunc"]
+    assert json.loads(json.dumps(result)) == result
+
+
+@pytest.mark.parametrize(
+    "service, trigger, state",
+    [
+        ("inactive", "active", "not running"),  # a connection would start dockerd
+        ("inactive", "inactive", "not running"),
+        ("failed", "active", "not running"),
+    ],
+)
+def test_docker_not_asked_unless_its_service_is_active(files, serve, service, trigger, state):
+    server = serve(answer(docker_http(b"[]")))
+    host = Host()
+    units = _engine_units(service, trigger)
+    host.systemctl = lambda args: (0, units, "")
+    result = _read(host, files, docker_sockets=(server.path,))
+    assert result["units"]["docker.socket"]["active_state"] == trigger
+    assert result["containers"]["engines"]["docker"] == {
+        "state": state,
+        "source": None,
+        "error": None,
+    }
+    assert server.connections == 0
+
+
+def test_engine_problems_are_host_errors(files, serve):
+    server = serve(answer(docker_http(b"<html>")))
+    os.makedirs(files["podman_store"])
+    host = Host(answers={"podman": (125, "", "Error: database is locked\n")})
+    units = _engine_units("active", "active")
+    host.systemctl = lambda args: (0, units, "")
+    result = _read(host, files, docker_sockets=(server.path,))
+    assert result["containers"]["containers"] == []
+    assert result["errors"] == [
+        "docker: GET /containers/json on %s: not JSON: Expecting value: line 1 column 1 (char 0)"
+        % server.path,
+        "podman: podman ps --format json --no-trunc failed (rc 125): Error: database is locked",
+    ]
+    assert result["containers"]["engines"]["podman"]["state"] == "failed"
 
 
 @pytest.mark.parametrize("state", ["inactive", "failed", "activating", "deactivating"])
@@ -196,6 +295,8 @@ def test_without_systemd_or_tools(files):
         environ={},
         paths=files["paths"],
         firewalld_client=_client,
+        docker_sockets=files["docker_sockets"],
+        podman_store=files["podman_store"],
     )
     assert result["units"] == {}
     assert result["tools"] == dict.fromkeys(TOOLS)
@@ -209,6 +310,10 @@ def test_without_systemd_or_tools(files):
     assert result["pkg_mgr"] == "unknown"
     assert result["firewalld"] is None
     assert result["ssh_connection"] == ""
+    assert result["containers"]["engines"] == {
+        "docker": {"state": "not running", "source": None, "error": None},
+        "podman": {"state": "not installed", "source": None, "error": None},
+    }
     assert result["errors"] == [
         "units not read: /run/systemd/system does not exist (not booted with systemd)",
         "legacy ipv4 tables are loaded (filter) but iptables-legacy-save is not installed: "
@@ -231,6 +336,8 @@ def test_firewalld_error_is_also_a_host_error(files):
         environ={},
         paths=files["paths"],
         firewalld_client=unreachable,
+        docker_sockets=files["docker_sockets"],
+        podman_store=files["podman_store"],
     )
     assert result["firewalld"]["error"] == "cannot reach firewalld over D-Bus: no bus"
     assert result["errors"] == ["firewalld: cannot reach firewalld over D-Bus: no bus"]

@@ -109,7 +109,7 @@ def test_captured_states(fixture, unit, expected):
         (
             lambda args: (0, "Id=firewalld.service\nLoadState=loaded\n", ""),
             None,
-            "units not read: systemctl show described 1 unit(s) for 11 name(s)",
+            "units not read: systemctl show described 1 unit(s) for 16 name(s)",
         ),
     ],
 )
