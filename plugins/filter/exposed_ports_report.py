@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the portguard.hardening collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters over the findings of an exposed_ports report; the work is in plugin_utils/_report/findings.py.
+"""Filters over the findings of an exposed_ports report; the work is in
+plugin_utils/_report/findings.py.
 
 Documentation: exposed_ports_<name>.yml next to this file.
 """

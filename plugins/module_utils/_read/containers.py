@@ -38,6 +38,12 @@ DOCKER_SOCKET_UNIT = "docker.socket"
 RUNNING_STATES = ("active", "reloading")
 DOCKER_REQUEST = b"GET /containers/json HTTP/1.0\r\nHost: docker\r\nUser-Agent: portguard\r\n\r\n"
 PODMAN_STORE = "/var/lib/containers/storage"
+# Rootful podman's run root: created by the first podman command after boot, which also resets
+# the state of every container. Without it no rootful container runs, and asking would be that
+# first command.
+PODMAN_RUNROOT = "/run/containers/storage"
+# A podman that waits on a held lock must not hang the whole read (coreutils' timeout).
+PODMAN_TIMEOUT = ("-k", "2", "10")
 PODMAN_PS = ("ps", "--format", "json", "--no-trunc")
 PODMAN_SOURCE = "podman ps"
 TIMEOUT = 5.0
@@ -526,7 +532,7 @@ def read_docker(units, sockets=DOCKER_SOCKETS, timeout=TIMEOUT, limit=MAX_RESPON
     )
 
 
-def read_podman(run, podman, store=PODMAN_STORE):
+def read_podman(run, podman, store=PODMAN_STORE, runroot=PODMAN_RUNROOT, timeout_program=None):
     """(engine, containers, problems) of rootful podman, from ``podman ps`` run through
     run(argv).
 
@@ -537,10 +543,13 @@ def read_podman(run, podman, store=PODMAN_STORE):
     """
     if not podman:
         return _engine("not installed")
-    if not os.path.isdir(store):
+    if not os.path.isdir(store) or not os.path.isdir(runroot):
         return _engine("not running")
     problems = []
-    text = command_text(run, [podman] + list(PODMAN_PS), problems)
+    argv = [podman] + list(PODMAN_PS)
+    if timeout_program:
+        argv = [timeout_program] + list(PODMAN_TIMEOUT) + argv
+    text = command_text(run, argv, problems)
     if text is None:
         return _engine("failed", PODMAN_SOURCE, problems)
     try:
@@ -551,7 +560,14 @@ def read_podman(run, podman, store=PODMAN_STORE):
 
 
 def read_containers(
-    units, run, podman, docker_sockets=DOCKER_SOCKETS, podman_store=PODMAN_STORE, timeout=TIMEOUT
+    units,
+    run,
+    podman,
+    docker_sockets=DOCKER_SOCKETS,
+    podman_store=PODMAN_STORE,
+    timeout=TIMEOUT,
+    podman_runroot=PODMAN_RUNROOT,
+    timeout_program=None,
 ):
     """(containers, errors): the ``containers`` mapping of the host read, {"engines": {"docker",
     "podman"}, "containers": [...]}, and its problems as host error lines, each named by its
@@ -561,7 +577,7 @@ def read_containers(
     errors = []
     for name, (engine, containers, problems) in (
         ("docker", read_docker(units, docker_sockets, timeout)),
-        ("podman", read_podman(run, podman, podman_store)),
+        ("podman", read_podman(run, podman, podman_store, podman_runroot, timeout_program)),
     ):
         engines[name] = engine
         found.extend(containers)

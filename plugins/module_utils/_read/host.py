@@ -28,6 +28,7 @@ from ansible_collections.portguard.hardening.plugins.module_utils._read.commands
 )
 from ansible_collections.portguard.hardening.plugins.module_utils._read.containers import (
     DOCKER_SOCKETS,
+    PODMAN_RUNROOT,
     PODMAN_STORE,
     read_containers,
 )
@@ -172,6 +173,7 @@ def read_host(
     firewalld_client=None,
     docker_sockets=DOCKER_SOCKETS,
     podman_store=PODMAN_STORE,
+    podman_runroot=PODMAN_RUNROOT,
 ):
     """The ``host`` mapping of exposed_ports_read (version 1).
 
@@ -218,7 +220,13 @@ def read_host(
         if host["firewalld"]["error"]:
             errors.append("firewalld: %s" % host["firewalld"]["error"])
     host["containers"], container_errors = read_containers(
-        units, run, tools["podman"], docker_sockets, podman_store
+        units,
+        run,
+        tools["podman"],
+        docker_sockets,
+        podman_store,
+        podman_runroot=podman_runroot,
+        timeout_program=which("timeout"),
     )
     errors.extend(container_errors)
     return host

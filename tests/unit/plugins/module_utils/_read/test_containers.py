@@ -510,7 +510,9 @@ def test_podman_states(tmp_path, program, store, answer, state, error):
     if store:
         (tmp_path / "storage").mkdir()
     podman = Podman(answer)
-    engine, containers, problems = read_podman(podman.run, program, str(tmp_path / "storage"))
+    engine, containers, problems = read_podman(
+        podman.run, program, str(tmp_path / "storage"), str(tmp_path)
+    )
     source = "podman ps" if state in ("failed", "read") else None
     assert engine == {"state": state, "source": source, "error": error}
     assert containers == []
@@ -550,3 +552,26 @@ def test_both_engines_with_problems_named_by_engine(serve, tmp_path):
         "podman: container %s: Ports[0] has the protocol 'x': left out" % ID,
     ]
     assert json.loads(json.dumps(found)) == found
+
+
+def test_podman_is_not_asked_before_it_ran_since_boot(tmp_path):
+    """The first podman command after boot resets every container's state: a read never is it."""
+    (tmp_path / "storage").mkdir()
+    podman = Podman((0, "[]\n", ""))
+    missing = str(tmp_path / "run" / "containers" / "storage")
+    engine, _containers, _problems = read_podman(
+        podman.run, "/usr/bin/podman", str(tmp_path / "storage"), missing
+    )
+    assert (engine["state"], podman.ran) == ("not running", [])
+
+
+def test_podman_is_asked_under_a_time_limit(tmp_path):
+    (tmp_path / "storage").mkdir()
+    podman = Podman((0, "[]\n", ""))
+    read_podman(
+        podman.run, "/usr/bin/podman", str(tmp_path / "storage"), str(tmp_path), "/usr/bin/timeout"
+    )
+    assert podman.ran == [
+        ["/usr/bin/timeout", "-k", "2", "10", "/usr/bin/podman", "ps", "--format", "json",
+         "--no-trunc"]
+    ]  # fmt: skip

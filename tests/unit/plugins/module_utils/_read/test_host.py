@@ -99,6 +99,8 @@ def files(tmp_path):
         # No Docker socket, no podman store: neither engine is asked.
         "docker_sockets": (str(tmp_path / "run" / "docker.sock"),),
         "podman_store": str(tmp_path / "var" / "lib" / "containers" / "storage"),
+        # The run root exists (podman ran since boot); the store decides.
+        "podman_runroot": str(tmp_path),
         "paths": {
             "exports": str(etc / "exports"),
             "ufw_conf": str(etc / "ufw" / "ufw.conf"),
@@ -112,6 +114,7 @@ def _read(host, files, **kw):
     kw.setdefault("environ", {"SSH_CONNECTION": "10.88.0.1 50712 10.88.0.159 22"})
     kw.setdefault("docker_sockets", files["docker_sockets"])
     kw.setdefault("podman_store", files["podman_store"])
+    kw.setdefault("podman_runroot", files["podman_runroot"])
     return read_host(
         host.run,
         host.which,
@@ -297,6 +300,7 @@ def test_without_systemd_or_tools(files):
         firewalld_client=_client,
         docker_sockets=files["docker_sockets"],
         podman_store=files["podman_store"],
+        podman_runroot=files["podman_runroot"],
     )
     assert result["units"] == {}
     assert result["tools"] == dict.fromkeys(TOOLS)
@@ -338,6 +342,7 @@ def test_firewalld_error_is_also_a_host_error(files):
         firewalld_client=unreachable,
         docker_sockets=files["docker_sockets"],
         podman_store=files["podman_store"],
+        podman_runroot=files["podman_runroot"],
     )
     assert result["firewalld"]["error"] == "cannot reach firewalld over D-Bus: no bus"
     assert result["errors"] == ["firewalld: cannot reach firewalld over D-Bus: no bus"]
