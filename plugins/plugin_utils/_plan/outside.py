@@ -1,0 +1,227 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the portguard.hardening collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The attacker's view: which ports to probe from outside, and the plan's verdicts checked
+against what the probe (module_utils/_probe, run by the exposed_ports_probe action) saw.
+
+A verdict is evidence only where the probe agrees: a finding the model calls closed that the
+probe reached is ``failed``, with both views; a port the model calls exposed that the probe
+found closed stays as the model says, with a note (the probe sees what its own network sees);
+a port the probe reached that the model does not list is named in ``unexpected``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+from collections.abc import Mapping
+
+from ansible_collections.portguard.hardening.plugins.module_utils._values import (
+    PolicyError,
+    show,
+)
+
+MODES = ("listeners", "all")
+FIELD = "exposed_ports_probe_ports"
+# What a finding says the probe saw, by protocol and probe state.
+REACHABLE = {
+    "tcp": {"open": "yes", "refused": "refused", "filtered": "filtered"},
+    "udp": {"open": "yes", "closed": "refused", "open|filtered": "open|filtered"},
+}
+NOT_PROBED = "not probed"
+MAX_LISTED = 50
+
+
+def _is_port(value):
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536
+
+
+def _entry_ports(entries):
+    found = {"tcp": set(), "udp": set()}
+    for entry in entries:
+        if entry.get("scope") == "loopback" or entry.get("why") == "loopback":
+            continue
+        if entry.get("protocol") in found and _is_port(entry.get("port")):
+            found[entry["protocol"]].add(entry["port"])
+    return found
+
+
+def probe_ports(plan, wanted="listeners"):
+    """{"tcp": [...], "udp": [...]}: the ports to probe for a plan.
+
+    ``listeners`` (the default): every port the host listens on or publishes, except loopback;
+    ``all``: every TCP port and the listeners' UDP ports; a list: those ports (numbers, both
+    protocols, or labels such as ``53/udp``) besides the listeners. PolicyError names the field.
+    """
+    known = _entry_ports(
+        list(plan.get("findings") or [])
+        + list(plan.get("allowed") or [])
+        + list(plan.get("compliant") or [])
+    )
+    if wanted == "all":
+        known["tcp"] = set(range(1, 65536))
+    elif isinstance(wanted, list):
+        errors = []
+        for index, item in enumerate(wanted):
+            port, protocols = item, ("tcp", "udp")
+            if isinstance(item, str) and "/" in item:
+                number, _slash, protocol = item.partition("/")
+                port = int(number) if number.isdigit() else None
+                protocols = (protocol,) if protocol in ("tcp", "udp") else ()
+            elif isinstance(item, str) and item.isdigit():
+                port = int(item)
+            if not _is_port(port) or not protocols:
+                errors.append(
+                    f"{FIELD}[{index}]: {show(item)} is not a port (80) or a port label (53/udp)"
+                )
+                continue
+            for protocol in protocols:
+                known[protocol].add(port)
+        if errors:
+            raise PolicyError(errors)
+    elif wanted != "listeners":
+        raise PolicyError(
+            [f"{FIELD}: {show(wanted)} is not listeners, all or a list of ports"]
+        )  # fmt: skip
+    return {"tcp": sorted(known["tcp"]), "udp": sorted(known["udp"])}
+
+
+def _family(address):
+    return "ipv6" if ipaddress.ip_address(address).version == 6 else "ipv4"
+
+
+def _covers(entry, address, family):
+    """Whether a probe of ``address`` reaches the socket ``entry`` describes."""
+    if entry.get("family") != family:
+        return False
+    bound = entry.get("address")
+    if bound in ("0.0.0.0", "::"):  # noqa: S104 - addresses read from the host
+        return True
+    try:
+        return ipaddress.ip_address(bound) == ipaddress.ip_address(address)
+    except ValueError:
+        return False
+
+
+def _seen(probe, protocol, port):
+    state = (probe.get(protocol) or {}).get(str(port))
+    if isinstance(state, Mapping):
+        return state.get("state"), state
+    return state, None
+
+
+def _view(probe, entry, origin):
+    """(reachable, what the probe saw) for one entry."""
+    address = probe["address"]
+    if not _covers(entry, address, _family(address)):
+        return NOT_PROBED, None
+    state, detail = _seen(probe, entry["protocol"], entry["port"])
+    reachable = REACHABLE.get(entry["protocol"], {}).get(state, NOT_PROBED)
+    seen = {"from": origin, "address": address, "state": state or NOT_PROBED}
+    if detail and detail.get("service"):
+        seen["service"] = detail["service"]
+    return reachable, seen
+
+
+def _within(source, sources):
+    try:
+        ip = ipaddress.ip_address(source)
+    except ValueError:
+        return False
+    for net in sources or []:
+        try:
+            if ip in ipaddress.ip_network(net, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _label(entry):
+    return "{}/{}".format(entry["port"], entry["protocol"])
+
+
+def check(findings, allowed, compliant, probe, origin="the controller", source=None):
+    """(findings, allowed, outside): each entry with ``reachable`` and ``probe``, findings whose
+    closure the probe contradicts marked failed, and {"address", "from", "disagreements",
+    "unexpected", "notes"}.
+
+    ``probe`` is probe_host()'s result; ``source`` the address the probe came from, when known
+    (a restricted port that admits it is meant to answer).
+    """
+    notes = list(probe.get("notes") or []) + list(probe.get("errors") or [])
+    disagreements = []
+    checked = []
+    for finding in findings:
+        entry = dict(finding)
+        reachable, seen = _view(probe, entry, origin)
+        entry["reachable"], entry["probe"] = reachable, seen
+        label = _label(entry)
+        if reachable == "yes" and entry.get("status") == "remediated":
+            admitted = (
+                entry.get("action") == "restrict"
+                and source
+                and _within(source, entry.get("sources"))
+            )
+            if not admitted:
+                why = (
+                    f"{label}: the model says closed, but a probe from {origin} reached "
+                    f"{probe['address']}"
+                )
+                entry["status"] = "failed"
+                entry["note"] = "; ".join(n for n in (entry.get("note"), why) if n)
+                disagreements.append(why)
+        elif (
+            reachable in ("refused", "filtered")
+            and entry.get("status") == "open"
+            and entry.get("exposure") == "everyone"
+        ):
+            disagreements.append(
+                f"{label} on {entry['address']}: the model says exposed to everyone, a probe "
+                f"from {origin} found it {reachable} (a filter the model does not read, or "
+                f"{origin} is not on the path an attacker takes)"
+            )
+        checked.append(entry)
+    shown = []
+    for item in allowed:
+        entry = dict(item)
+        entry["reachable"], entry["probe"] = _view(probe, entry, origin)
+        shown.append(entry)
+    for item in compliant:
+        if item.get("why") == "loopback":
+            continue
+        reachable, _seen_view = _view(probe, item, origin)
+        if reachable == "yes" and item.get("why") == "firewalled":
+            disagreements.append(
+                f"{_label(item)} on {item['address']}: the model says the firewall closes it, "
+                f"but a probe from {origin} reached {probe['address']}"
+            )
+    known = set(
+        (e.get("protocol"), e.get("port")) for e in list(findings) + list(allowed) + list(compliant)
+    )
+    unexpected = []
+    for protocol in ("tcp", "udp"):
+        for port, state in (probe.get(protocol) or {}).items():
+            value = state.get("state") if isinstance(state, Mapping) else state
+            if value == "open" and (protocol, int(port)) not in known:
+                unexpected.append(f"{port}/{protocol}")
+    if len(unexpected) > MAX_LISTED:
+        more = len(unexpected) - MAX_LISTED
+        unexpected = unexpected[:MAX_LISTED] + [f"... and {more} more"]
+    if unexpected:
+        notes.append(
+            "a probe from {} reached ports no listener of the host read explains: {}".format(
+                origin, ", ".join(unexpected)
+            )
+        )
+    outside = {
+        "address": probe["address"],
+        "from": origin,
+        "source": source,
+        "elapsed": probe.get("elapsed"),
+        "disagreements": disagreements,
+        "unexpected": unexpected,
+        "notes": notes,
+    }
+    return checked, shown, outside

@@ -1,0 +1,152 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The plan's verdicts against what a probe from outside saw (_plan/outside.py)."""
+
+import pytest
+from ansible_collections.portguard.hardening.plugins.module_utils._values import PolicyError
+from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.outside import (
+    check,
+    probe_ports,
+)
+
+
+def finding(port, protocol="tcp", status="open", action="block", address="0.0.0.0", **extra):
+    entry = {
+        "rule": "r",
+        "protocol": protocol,
+        "family": "ipv6" if ":" in address else "ipv4",
+        "address": address,
+        "port": port,
+        "action": action,
+        "status": status,
+        "note": None,
+        "exposure": "everyone",
+        "sources": [],
+    }
+    entry.update(extra)
+    return entry
+
+
+def probe(tcp=None, udp=None, address="10.88.0.5"):
+    return {"address": address, "tcp": tcp or {}, "udp": udp or {}, "notes": [], "errors": []}
+
+
+PLAN = {
+    "findings": [finding(8080), finding(111, "udp")],
+    "allowed": [finding(22), finding(80)],
+    "compliant": [
+        {"protocol": "tcp", "port": 25, "address": "127.0.0.1", "why": "loopback"},
+        {"protocol": "tcp", "port": 9090, "address": "0.0.0.0", "why": "firewalled"},
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    "wanted, tcp, udp",
+    [
+        ("listeners", [22, 80, 8080, 9090], [111]),
+        ([53, "161/udp", "2049"], [22, 53, 80, 2049, 8080, 9090], [53, 111, 161, 2049]),
+    ],
+)
+def test_the_ports_to_probe(wanted, tcp, udp):
+    assert probe_ports(PLAN, wanted) == {"tcp": tcp, "udp": udp}
+
+
+def test_all_is_every_tcp_port_and_the_udp_listeners():
+    ports = probe_ports(PLAN, "all")
+    assert (len(ports["tcp"]), ports["tcp"][0], ports["tcp"][-1], ports["udp"]) == (
+        65535,
+        1,
+        65535,
+        [111],
+    )
+
+
+@pytest.mark.parametrize(
+    "wanted, errors",
+    [
+        ("some", ["exposed_ports_probe_ports: 'some' is not listeners, all or a list of ports"]),
+        (
+            [0, "53/sctp", True],
+            [
+                "exposed_ports_probe_ports[0]: 0 is not a port (80) or a port label (53/udp)",
+                "exposed_ports_probe_ports[1]: '53/sctp' is not a port (80) or a port label "
+                "(53/udp)",
+                "exposed_ports_probe_ports[2]: True is not a port (80) or a port label (53/udp)",
+            ],
+        ),
+    ],
+)
+def test_bad_probe_ports_name_the_field(wanted, errors):
+    with pytest.raises(PolicyError) as raised:
+        probe_ports(PLAN, wanted)
+    assert raised.value.errors == errors
+
+
+def test_a_closure_the_probe_contradicts_fails_with_both_views():
+    findings = [finding(8080, status="remediated"), finding(11211, status="remediated")]
+    seen = probe({"8080": "open", "11211": "refused"})
+    checked, _allowed, outside = check(findings, [], [], seen)
+    assert [(f["port"], f["status"], f["reachable"]) for f in checked] == [
+        (8080, "failed", "yes"),
+        (11211, "remediated", "refused"),
+    ]
+    assert checked[0]["note"] == (
+        "8080/tcp: the model says closed, but a probe from the controller reached 10.88.0.5"
+    )
+    assert checked[0]["probe"] == {"from": "the controller", "address": "10.88.0.5",
+                                   "state": "open"}  # fmt: skip
+    assert outside["disagreements"] == [checked[0]["note"]]
+
+
+def test_a_restricted_port_may_answer_the_source_it_admits():
+    restricted = finding(11211, status="remediated", action="restrict", sources=["10.88.0.0/16"])
+    seen = probe({"11211": "open"})
+    admitted, _a, _o = check([restricted], [], [], seen, source="10.88.0.1")
+    assert admitted[0]["status"] == "remediated"
+    other, _a, _o = check([restricted], [], [], seen, source="192.0.2.9")
+    assert other[0]["status"] == "failed"
+
+
+def test_udp_words_and_what_the_probe_did_not_cover():
+    findings = [
+        finding(111, "udp"),
+        finding(5353, "udp"),
+        finding(137, "udp"),
+        finding(8080, address="::"),  # an IPv6 socket; the probe went to an IPv4 address
+        finding(8081, address="10.99.0.5"),  # bound to another of the host's addresses
+    ]
+    seen = probe(
+        {"8080": "open", "8081": "open"},
+        {
+            "111": {"state": "open", "service": "rpcbind", "detail": "program 100000"},
+            "5353": {"state": "closed", "service": "mdns"},
+            "137": {"state": "open|filtered", "service": "netbios-ns"},
+        },
+    )
+    checked, _allowed, outside = check(findings, [], [], seen)
+    assert [(f["port"], f["reachable"]) for f in checked] == [
+        (111, "yes"),
+        (5353, "refused"),
+        (137, "open|filtered"),
+        (8080, "not probed"),
+        (8081, "not probed"),
+    ]
+    assert checked[0]["probe"]["service"] == "rpcbind"
+    # Closed to the probe though the model says exposed to everyone: a disagreement, still open.
+    assert checked[1]["status"] == "open"
+    assert [d.split(":")[0] for d in outside["disagreements"]] == ["5353/udp on 0.0.0.0"]
+
+
+def test_what_the_model_did_not_know_and_a_firewall_it_misread():
+    compliant = [{"protocol": "tcp", "port": 9090, "address": "0.0.0.0", "family": "ipv4",
+                  "why": "firewalled"}]  # fmt: skip
+    allowed = [finding(22, status=None, action="allow")]
+    seen = probe({"22": "open", "9090": "open", "2375": "open", "81": "refused"})
+    _f, shown, outside = check([], allowed, compliant, seen)
+    assert [(a["port"], a["reachable"]) for a in shown] == [(22, "yes")]
+    assert outside["unexpected"] == ["2375/tcp"]
+    assert outside["disagreements"] == [
+        "9090/tcp on 0.0.0.0: the model says the firewall closes it, but a probe from the "
+        "controller reached 10.88.0.5"
+    ]
+    assert "reached ports no listener of the host read explains: 2375/tcp" in outside["notes"][0]
