@@ -98,6 +98,8 @@ def finding_lines(findings):
             f["rule"],
             f.get("reason") or "",
         )
+        if f.get("reachable") and f["reachable"] != "not probed":
+            line += " (from outside: %s)" % f["reachable"]
         if f.get("note"):
             line += " [%s]" % f["note"]
         lines.append(terminal_safe(line))

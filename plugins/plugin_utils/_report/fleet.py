@@ -216,6 +216,17 @@ def _plain(value):
     return value
 
 
+def _outside(value):
+    if not isinstance(value, Mapping) or not value.get("address"):
+        return None
+    return {
+        "address": str(value["address"]),
+        "from": str(value.get("from") or "the controller"),
+        "disagreements": [str(d) for d in value.get("disagreements") or []],
+        "unexpected": [str(u) for u in value.get("unexpected") or []],
+    }
+
+
 def _host_entry(entry):
     report = entry.get("report") or {}
     findings = list(report.get("findings") or [])
@@ -239,6 +250,8 @@ def _host_entry(entry):
             else None
         ),
         "nfs_in_use": report.get("nfs_in_use"),
+        # What a probe from outside saw (reports of 0.3 on; {} when none ran).
+        "outside": _outside(report.get("outside")),
         # Approved listeners that no longer listen: information, not findings.
         "baseline_missing": list((report.get("baseline") or {}).get("missing") or []),
     }
@@ -417,6 +430,16 @@ def _host_facts(host):
         facts.append("ports closed by " + _BACKENDS.get(host["backend"], host["backend"]))
     if host["nfs_in_use"] is not None:
         facts.append("NFS in use" if host["nfs_in_use"] else "NFS not in use")
+    outside = host.get("outside")
+    if outside:
+        seen = "probed {} from {}".format(outside["address"], outside["from"])
+        if outside["disagreements"]:
+            seen += ": {} where the probe and the model differ".format(
+                _plural(len(outside["disagreements"]), "port")
+            )
+        if outside["unexpected"]:
+            seen += "; reached unknown ports " + ", ".join(outside["unexpected"])
+        facts.append(seen)
     allowed = _allowed_labels(host)
     if allowed:
         facts.append("allowed " + ", ".join(allowed))

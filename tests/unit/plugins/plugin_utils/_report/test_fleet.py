@@ -76,6 +76,7 @@ def test_hosts_are_sorted_and_unreachable_ones_kept(doc):
         "firewalls": [],
         "backend": None,
         "nfs_in_use": None,
+        "outside": None,
         "baseline_missing": [],
     }
 
@@ -154,6 +155,7 @@ def test_host_document(doc):
         "firewalls",
         "host",
         "nfs_in_use",
+        "outside",
         "run",
         "state",
         "summary",
@@ -482,3 +484,27 @@ def test_host_names_its_firewalls_and_what_closes_its_ports():
     facts = _host_facts(entry)
     assert "filtering ufw, docker" in facts
     assert "ports closed by table inet portguard" in facts
+
+
+def test_what_a_probe_from_outside_saw_is_a_fact_of_the_host():
+    report = {
+        "findings": [],
+        "outside": {
+            "address": "10.88.0.5",
+            "from": "the controller",
+            "disagreements": ["9090/tcp on 0.0.0.0: ...", "8080/tcp on 0.0.0.0: ..."],
+            "unexpected": ["2375/tcp"],
+            "notes": ["not shown here"],
+        },
+    }
+    host = fleet_data({"h": {"state": "ok", "report": report}}, RUN)["hosts"]["h"]
+    assert host["outside"] == {
+        "address": "10.88.0.5",
+        "from": "the controller",
+        "disagreements": ["9090/tcp on 0.0.0.0: ...", "8080/tcp on 0.0.0.0: ..."],
+        "unexpected": ["2375/tcp"],
+    }
+    assert (
+        "probed 10.88.0.5 from the controller: 2 ports where the probe and the model "
+        "differ; reached unknown ports 2375/tcp" in _host_facts(host)
+    )
