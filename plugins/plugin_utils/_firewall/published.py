@@ -188,6 +188,24 @@ def published_sockets(host, sockets, forwarded):
                     "forward": forwarded.get((port["protocol"], port["host_port"])),
                     "listener": listener,
                 }
+    # The engine's proxy may hold the port in a family the engine does not publish it in
+    # (docker-proxy on [::] for an IPv4 publication): the port is the container's there too.
+    owners = {}
+    for container, ports in containers:
+        for port in ports:
+            owners.setdefault((port["protocol"], port["host_port"]), (container, port))
+    for sock in listed:
+        if sock.get("published") or id(sock) in made:
+            continue
+        owner = owners.get((sock.get("protocol"), sock.get("port")))
+        if owner:
+            container, port = owner
+            sock["engine_container"] = container
+            sock["published"] = {
+                "container_port": port["container_port"],
+                "forward": forwarded.get((port["protocol"], port["host_port"])),
+                "listener": True,
+            }
     for (protocol, port), where in sorted(forwarded.items()):
         if (protocol, port) in explained:
             continue

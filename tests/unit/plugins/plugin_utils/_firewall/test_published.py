@@ -233,3 +233,13 @@ def test_container_engines_count_as_firewalls(read, ruleset, expected):
     units = {"firewalld.service": {"load_state": "not-found"}}
     found = seen(dict(read, units=units), ruleset)
     assert [(f["name"], f["why"]) for f in found if f["name"] in ("docker", "podman")] == expected
+
+
+def test_the_proxy_in_a_family_the_engine_does_not_publish_is_the_containers_too():
+    """Docker 20.10 publishes 0.0.0.0:9090 only, and docker-proxy still listens on [::]:9090."""
+    ports = [{"host_ip": "0.0.0.0", "host_port": 9090, "protocol": "tcp", "container_port": 80}]
+    out, _notes = published_sockets(
+        host(web(ports=ports)), [sock(9090), sock(9090, "::", "ipv6")], {("tcp", 9090): "ip nat"}
+    )
+    assert [(e["family"], e["engine_container"]["name"], e["published"]["listener"])
+            for e in out] == [("ipv4", "web", True), ("ipv6", "web", True)]  # fmt: skip
