@@ -20,6 +20,7 @@ __metaclass__ = type  # noqa: UP001 - ansible-test boilerplate
 
 import collections
 import errno
+import select
 import socket
 
 OPEN = "open"
@@ -30,6 +31,11 @@ STATES = (OPEN, REFUSED, FILTERED, NOT_PROBED)
 
 # How often expired connects and the rate are looked at, seconds.
 TICK = 0.01
+# Sockets made non-blocking by socket() itself where the platform can (one call less each).
+NONBLOCK_FLAG = getattr(socket, "SOCK_NONBLOCK", 0)
+SOCK_STREAM_NONBLOCK = socket.SOCK_STREAM | NONBLOCK_FLAG
+# A connect is over when its socket is writable (connected) or has an error (refused, ICMP).
+WATCH = getattr(select, "EPOLLOUT", 4) | getattr(select, "EPOLLERR", 8)
 
 
 def _codes(*names):
@@ -85,9 +91,17 @@ def classify(outcome):
 
 class TcpScan:
     """One host's TCP ports, probed on ``loop``; ``await scan.run()`` and read the attributes:
-    ``states`` {port: state}, ``sent`` (connects started), ``problems`` {line: count}."""
+    ``states`` {port: state}, ``sent`` (connects started), ``problems`` {line: count}.
 
-    def __init__(self, loop, family, sockaddr, ports, concurrency, timeout, pacer, deadline):
+    Where the platform has epoll, the connecting sockets are watched by an epoll set of the
+    scan's own, whose one descriptor the loop watches: a completed connect then costs no
+    registration with the loop, and closing a socket takes it out of the set. Elsewhere each
+    socket is registered with the loop (add_writer).
+    """
+
+    def __init__(
+        self, loop, family, sockaddr, ports, concurrency, timeout, pacer, deadline, use_epoll=None
+    ):
         self.loop = loop
         self.family = family
         # sockaddr is (address, 0) or (address, 0, flowinfo, scope_id); the port goes in slot 1.
@@ -105,17 +119,28 @@ class TcpScan:
         self.inflight = collections.OrderedDict()
         self.done = None
         self.ticker = None
+        if use_epoll is None:
+            use_epoll = hasattr(select, "epoll")
+        self.epoll = None
+        self.use_epoll = use_epoll
 
     async def run(self):
         self.done = self.loop.create_future()
-        self._fill()
-        self._finish_if_done()
-        if not self.done.done():
-            self.ticker = self.loop.call_later(TICK, self._tick)
+        if self.use_epoll:
+            self.epoll = select.epoll()
+            self.loop.add_reader(self.epoll.fileno(), self._drain)
         try:
+            self._fill()
+            self._finish_if_done()
+            if not self.done.done():
+                self.ticker = self.loop.call_later(TICK, self._tick)
             await self.done
         finally:
             self._stop(NOT_PROBED)
+            if self.epoll is not None:
+                self.loop.remove_reader(self.epoll.fileno())
+                self.epoll.close()
+                self.epoll = None
         return self.states
 
     def _record(self, port, outcome):
@@ -135,12 +160,13 @@ class TcpScan:
 
     def _connect(self, port, now):
         try:
-            sock = socket.socket(self.family, socket.SOCK_STREAM)
+            sock = socket.socket(self.family, SOCK_STREAM_NONBLOCK)
         except OSError as exc:
             self._record(port, exc)
             return
         self.sent += 1
-        sock.setblocking(False)
+        if not NONBLOCK_FLAG:
+            sock.setblocking(False)
         try:
             code = sock.connect_ex(self.head + (port,) + self.tail)
         except OSError as exc:  # an address this family cannot reach, for one
@@ -148,14 +174,17 @@ class TcpScan:
         if code == errno.EINPROGRESS:
             fd = sock.fileno()
             self.inflight[fd] = (sock, port, now)
-            self.loop.add_writer(fd, self._ready, fd)
+            if self.epoll is not None:
+                self.epoll.register(fd, WATCH)
+            else:
+                self.loop.add_writer(fd, self._ready, fd)
             return
         sock.close()
         self._record(port, code)
 
-    def _ready(self, fd):
+    def _complete(self, fd):
+        """The connect on ``fd`` finished (or failed): its state, its socket closed."""
         entry = self.inflight.pop(fd, None)
-        self.loop.remove_writer(fd)
         if entry is None:
             return
         sock, port, _started = entry
@@ -163,10 +192,28 @@ class TcpScan:
             code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         except OSError as exc:
             code = exc
-        sock.close()
+        sock.close()  # also takes it out of the epoll set
         self._record(port, code)
+
+    def _drain(self):
+        """The epoll set has events: every finished connect in one go."""
+        if self.epoll is None:
+            return
+        for fd, _events in self.epoll.poll(0):
+            self._complete(fd)
         self._fill()
         self._finish_if_done()
+
+    def _ready(self, fd):
+        self.loop.remove_writer(fd)
+        self._complete(fd)
+        self._fill()
+        self._finish_if_done()
+
+    def _forget(self, fd, sock):
+        if self.epoll is None:
+            self.loop.remove_writer(fd)
+        sock.close()
 
     def _tick(self):
         self.ticker = None
@@ -183,8 +230,7 @@ class TcpScan:
             if started > expired:
                 break
             del inflight[fd]
-            self.loop.remove_writer(fd)
-            sock.close()
+            self._forget(fd, sock)
             self._record(port, TimeoutError())
         self._fill()
         self._finish_if_done()
@@ -198,8 +244,7 @@ class TcpScan:
             self.ticker = None
         while self.inflight:
             fd, (sock, port, _started) = self.inflight.popitem(last=False)
-            self.loop.remove_writer(fd)
-            sock.close()
+            self._forget(fd, sock)
             self.states[port] = state
         while self.pending:
             self.states[self.pending.popleft()] = state

@@ -5,6 +5,7 @@ a spent budget not probed). Only 127.0.0.1 and ::1 are ever connected to."""
 
 import asyncio
 import errno
+import select
 import socket
 
 import pytest
@@ -25,6 +26,7 @@ def has_ipv6_loopback():
         return False
 
 
+EPOLL = hasattr(select, "epoll")
 LOOPBACKS = [
     pytest.param(socket.AF_INET, "127.0.0.1", id="ipv4"),
     pytest.param(
@@ -139,7 +141,7 @@ def test_socket_room_when_the_limit_cannot_be_raised():
     assert "the descriptor limit is 1024 (hard 4096)" in note
 
 
-def scan(family, address, ports, concurrency=64, timeout=1.0, rate=0, budget=30.0):
+def scan(family, address, ports, concurrency=64, timeout=1.0, rate=0, budget=30.0, epoll=None):
     async def run():
         loop = asyncio.get_running_loop()
         sockaddr = (address, 0) if family == socket.AF_INET else (address, 0, 0, 0)
@@ -152,6 +154,7 @@ def scan(family, address, ports, concurrency=64, timeout=1.0, rate=0, budget=30.
             timeout,
             Pacer(rate, loop.time),
             loop.time() + budget,
+            use_epoll=epoll,
         )
         started = loop.time()
         await probe.run()
@@ -175,19 +178,28 @@ def ports(request):
     bound.close()
 
 
+# Both ways of watching the connects: the scan's own epoll set, and the loop's add_writer.
+WATCHERS = [
+    pytest.param(True, id="epoll", marks=pytest.mark.skipif(not EPOLL, reason="no epoll")),
+    pytest.param(False, id="add_writer"),
+]
+
+
+@pytest.mark.parametrize("epoll", WATCHERS)
 @pytest.mark.parametrize("ports", [p.values for p in LOOPBACKS], indirect=True, ids=["v4", "v6"])
-def test_open_and_refused_on_loopback(ports):
+def test_open_and_refused_on_loopback(ports, epoll):
     family, address, open_port, refused_port = ports
-    probe, _elapsed = scan(family, address, [open_port, refused_port])
+    probe, _elapsed = scan(family, address, [open_port, refused_port], epoll=epoll)
     assert probe.states == {open_port: "open", refused_port: "refused"}
     assert probe.sent == 2
     assert not probe.problems
     assert not probe.inflight
 
 
-def test_a_listener_whose_queue_is_full_is_filtered():
-    """The kernel drops SYNs to a listener whose accept queue is full: the connect times out,
-    as it would behind a firewall that drops."""
+@pytest.fixture
+def full_listener():
+    """The port of a listener whose accept queue is full: the kernel drops the SYNs of further
+    connects, so they time out as they would behind a firewall that drops."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(0)
@@ -204,16 +216,22 @@ def test_a_listener_whose_queue_is_full_is_filtered():
                 break  # this one was dropped: the queue is full
         else:
             pytest.skip("the listen queue never filled")
-        probe, elapsed = scan(socket.AF_INET, "127.0.0.1", [port], timeout=0.3)
-        assert probe.states == {port: "filtered"}
-        assert elapsed >= 0.3
+        yield port
     finally:
         for client in waiting:
             client.close()
         listener.close()
 
 
-def test_many_ports_at_bounded_concurrency():
+@pytest.mark.parametrize("epoll", WATCHERS)
+def test_a_listener_whose_queue_is_full_is_filtered(full_listener, epoll):
+    probe, elapsed = scan(socket.AF_INET, "127.0.0.1", [full_listener], timeout=0.3, epoll=epoll)
+    assert probe.states == {full_listener: "filtered"}
+    assert elapsed >= 0.3
+
+
+@pytest.mark.parametrize("epoll", WATCHERS)
+def test_many_ports_at_bounded_concurrency(epoll):
     """More ports than connections at once: every one gets a state, none is left in flight."""
     held = []
     for _ in range(3):
@@ -225,7 +243,7 @@ def test_many_ports_at_bounded_concurrency():
     try:
         first = max(1025, opened[0] - 200)
         wanted = sorted(set(range(first, first + 400)) | set(opened))
-        probe, _elapsed = scan(socket.AF_INET, "127.0.0.1", wanted, concurrency=4)
+        probe, _elapsed = scan(socket.AF_INET, "127.0.0.1", wanted, concurrency=4, epoll=epoll)
         assert sorted(probe.states) == wanted
         # Other listeners of this machine may be in the range too: ours must be among the open.
         assert set(opened) <= {p for p, s in probe.states.items() if s == "open"}
@@ -236,10 +254,11 @@ def test_many_ports_at_bounded_concurrency():
             s.close()
 
 
-def test_the_budget_leaves_the_rest_not_probed():
+@pytest.mark.parametrize("epoll", WATCHERS)
+def test_the_budget_leaves_the_rest_not_probed(epoll):
     """At 20 connects a second, a 0.25 s budget reaches only the first few of 200 ports."""
     probe, elapsed = scan(
-        socket.AF_INET, "127.0.0.1", list(range(40000, 40200)), rate=20, budget=0.25
+        socket.AF_INET, "127.0.0.1", list(range(40000, 40200)), rate=20, budget=0.25, epoll=epoll
     )
     states = list(probe.states.values())
     assert len(states) == 200
@@ -259,3 +278,14 @@ def test_no_ports_is_no_connect():
     probe, _elapsed = scan(socket.AF_INET, "127.0.0.1", [])
     assert probe.states == {}
     assert probe.sent == 0
+
+
+@pytest.mark.parametrize("epoll", WATCHERS)
+def test_the_budget_closes_connects_in_flight(full_listener, epoll):
+    """A connect still waiting when the budget ends is closed and not probed."""
+    probe, elapsed = scan(
+        socket.AF_INET, "127.0.0.1", [full_listener], timeout=5.0, budget=0.2, epoll=epoll
+    )
+    assert probe.states == {full_listener: "not probed"}
+    assert not probe.inflight
+    assert elapsed < 2.0
