@@ -13,7 +13,7 @@ export ANSIBLE_CONFIG := $(ROOT)/lab/ansible.cfg
 # Scenarios run by `make molecule`, in order; override with SCENARIOS="smoke ...".
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: setup packages images demo lab-down test lint unit render sanity build matrix molecule bench bench-baseline bench-ruleset bench-fleet clean
+.PHONY: setup packages images demo lab-down test lint unit render sanity build matrix molecule bench bench-baseline bench-ruleset bench-fleet bench-probe clean
 
 # The virtualenv only: enough for lint, unit, sanity and build, without root.
 setup:
@@ -73,6 +73,11 @@ bench-ruleset: setup
 # against ping, ss and listening_facts; 10 to 20 minutes. BENCH_ARGS="--sizes 1 --repeat 1".
 bench-fleet: images
 	@python bench/fleet.py $(BENCH_ARGS)
+
+# Probe benchmark (bench/probe.py): exposed_ports_probe against nmap -sT and -sU on one lab
+# container: the full TCP range, the listeners only, UDP; about 5 minutes. BENCH_ARGS="--repeat 1".
+bench-probe: images
+	@python bench/probe.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .cache tests/output portguard-hardening-*.tar.gz

@@ -12,8 +12,9 @@ packages=false
 [ "${1:-}" = "--packages" ] && packages=true
 # chromium: the render tests (tests/render) look at fleet.html in it, headless.
 # time: GNU time, the benchmark's measure of each tool's peak memory.
+# nmap: the reference of the probe benchmark (bench/probe.py).
 deb_packages=(podman runc debootstrap iproute2 slirp4netns uidmap fuse-overlayfs openssh-client
-  chromium time)
+  chromium time nmap)
 
 missing=()
 $packages || deb_packages=()

@@ -9,8 +9,8 @@ change):
   facts     listening_facts run ad hoc on localhost finds a socket this script holds open, with
             the controller's Python and with the oldest and newest managed-host Python
   molecule  the check-mode audit scenario, on the rows that ask for it, from the tarball
-Besides, the host-side unit tests (sockets, owners, systemd units) run on the oldest and the
-newest managed-host Python.  Prints a table and exits non-zero when any cell failed.
+Besides, the host-side unit tests (sockets, owners, systemd units, the probe) run on the oldest
+and the newest managed-host Python.  Prints a table and exits non-zero when any cell failed.
 
     python scripts/matrix.py [--only 2.16,2.21] [--no-molecule]
 """
@@ -43,6 +43,7 @@ HOST_TESTS = [
     "tests/unit/plugins/module_utils/test__unit_names.py",
     "tests/unit/plugins/module_utils/test__systemd_sockets.py",
     "tests/unit/plugins/module_utils/test__systemd_units.py",
+    "tests/unit/plugins/module_utils/_probe",
 ]
 # pytest 8.3 is the newest that still runs on Python 3.8.
 HOST_PINS = ["pytest==8.3.5"]

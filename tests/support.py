@@ -35,7 +35,7 @@ def finding(**fields):
     return entry
 
 
-def run_action(name, args, check_mode=False, diff=False):
+def run_action(name, args, check_mode=False, diff=False, task_vars=None):
     """Action plugin NAME's ActionModule.run with the least of a task and connection ActionBase
     reads; the connection has nothing to run a command or a module with."""
     # Imported here so that importing this module does not load controller code.
@@ -55,7 +55,7 @@ def run_action(name, args, check_mode=False, diff=False):
     action = module.ActionModule(
         task, connection, play_context=None, loader=None, templar=None, shared_loader_obj=None
     )
-    return action.run(task_vars={})
+    return action.run(task_vars=task_vars or {})
 
 
 def run_fleet_report(args, check_mode=False):

@@ -1,0 +1,117 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the portguard.hardening collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller-side action: the task host's ports probed from the controller (see the module's
+documentation)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import socket
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+from ansible_collections.portguard.hardening.plugins.module_utils._probe.scan import (
+    DEFAULTS,
+    ProbeError,
+    expand_ports,
+    probe_host,
+)
+from ansible_collections.portguard.hardening.plugins.module_utils._probe.udp import PROBES
+from ansible_collections.portguard.hardening.plugins.module_utils._values import (
+    count_problems,
+    show,
+)
+
+ARGUMENT_SPEC = {
+    "address": {"type": "str"},
+    "tcp_ports": {"type": "list", "elements": "raw", "default": ["1-65535"]},
+    "udp_ports": {"type": "list", "elements": "raw", "default": sorted(PROBES)},
+    "concurrency": {"type": "int", "default": DEFAULTS["concurrency"]},
+    "rate": {"type": "float", "default": float(DEFAULTS["rate"])},
+    "timeout": {"type": "float", "default": float(DEFAULTS["timeout"])},
+    "budget": {"type": "float", "default": float(DEFAULTS["budget"])},
+    "tries": {"type": "int", "default": DEFAULTS["tries"]},
+}
+SETTINGS = ("concurrency", "rate", "timeout", "budget", "tries")
+
+
+def is_ip(text):
+    try:
+        ipaddress.ip_address(text.partition("%")[0])
+    except ValueError:
+        return False
+    return True
+
+
+def resolve(name, field):
+    """(the address to probe, notes): an IP literal as it is, a name resolved here, its first
+    address in the resolver's order, the others named in a note."""
+    if not isinstance(name, str) or not name.strip():
+        raise ProbeError(
+            ["%s: expected a host name or an IP address, got %s" % (field, show(name))]
+        )
+    name = name.strip()
+    if is_ip(name):
+        return name, []
+    try:
+        infos = socket.getaddrinfo(name, None, socket.AF_UNSPEC, socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise ProbeError(["%s: cannot resolve %s: %s" % (field, show(name), exc)]) from None
+    found = []
+    for info in infos:
+        address = info[4][0]
+        if address not in found:
+            found.append(address)
+    if not found:
+        raise ProbeError(["%s: %s resolves to no address" % (field, show(name))])
+    notes = []
+    if len(found) > 1:
+        notes.append(
+            "%s resolves to %d addresses (%s); probed the first only"
+            % (show(name), len(found), ", ".join(found))
+        )
+    return found[0], notes
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    # The probe runs here, on the controller: nothing runs on the host.
+    _requires_connection = False
+    _supports_check_mode = True
+    _supports_diff = False
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        task_vars = task_vars or {}
+        _validation, args = self.validate_argument_spec(ARGUMENT_SPEC)
+        host = task_vars.get("inventory_hostname", "?")
+        field = "address"
+        target = args["address"]
+        if target is None:
+            field = "address (ansible_host)"
+            target = task_vars.get("ansible_host") or host
+            if self._templar is not None:
+                target = self._templar.template(target)
+        try:
+            problems = []
+            ports = {}
+            for name in ("tcp_ports", "udp_ports"):
+                try:
+                    ports[name] = expand_ports(args[name], name)
+                except ProbeError as exc:
+                    problems.extend(exc.errors)
+            if problems:
+                raise ProbeError(problems)
+            address, notes = resolve(target, field)
+            settings = dict((name, args[name]) for name in SETTINGS)
+            probe = probe_host(address, ports["tcp_ports"], ports["udp_ports"], settings)
+        except ProbeError as exc:
+            raise AnsibleActionFail("%s: %s" % (show(host), count_problems(exc.errors))) from None
+        probe["notes"] = notes + probe["notes"]
+        result.update(changed=False, probe=probe)
+        return result

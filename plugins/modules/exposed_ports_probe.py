@@ -1,0 +1,155 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the portguard.hardening collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: exposed_ports_probe
+short_description: Probe a host's ports from the controller, as an attacker on its network would
+version_added: 0.1.0
+description:
+  - Runs on the controller, in the controller's process; nothing runs on the host. Connects to the
+    host's own address and says what answers there - what the controller's network sees, whatever
+    the host's sockets and firewall say.
+  - "TCP: one connect per port; the handshake is closed at once and nothing is sent. A port is
+    V(open) (connected), V(refused) (reset), V(filtered) (no answer within O(timeout), or an ICMP
+    error such as administratively prohibited) or V(not probed) (O(budget) ran out first)."
+  - "UDP: a real request for the services known by their port (DNS 53, rpcbind 111, NTP 123,
+    NetBIOS name service 137, SNMP 161 with community C(public), mDNS 5353, memcached 11211) and an
+    empty datagram to any other port. A port is V(open) only when something answered (with the
+    service and a short detail when the answer is recognised), V(closed) when the host sent ICMP
+    port unreachable, V(filtered) for other ICMP errors and V(open|filtered) when nothing came back
+    after O(tries) datagrams."
+  - Attempts are paced to O(rate) per second, at most O(concurrency) at once. docs/probe.md lists
+    every byte sent, for intrusion detection.
+  - Changes nothing; check mode probes all the same. Fails naming the field of any bad option
+    before anything is sent.
+options:
+  address:
+    description:
+      - The IP address to probe, or a name resolved on the controller. Default the host's
+        C(ansible_host) (or its inventory name). A name with several addresses is probed at the
+        first, and a note says so.
+    type: str
+  tcp_ports:
+    description: TCP ports, as numbers and V(FIRST-LAST) ranges; V([]) for none.
+    type: list
+    elements: raw
+    default: ["1-65535"]
+  udp_ports:
+    description:
+      - UDP ports, as numbers and V(FIRST-LAST) ranges; default the ports with a known request.
+    type: list
+    elements: raw
+    default: [53, 111, 123, 137, 161, 5353, 11211]
+  concurrency:
+    description: TCP connections (and, as many again, UDP sockets) open at once, 1 to 65535.
+    type: int
+    default: 256
+  rate:
+    description:
+      - Connection attempts and datagrams per second, both protocols together; V(0) for no limit.
+        The whole TCP range takes about 33 s at the default.
+    type: float
+    default: 2000.0
+  timeout:
+    description: Seconds to wait for a connect or an answer, 0.01 to 60.
+    type: float
+    default: 1.0
+  budget:
+    description: Seconds for the whole host; ports not probed by then are V(not probed).
+    type: float
+    default: 120.0
+  tries:
+    description: Datagrams sent to a silent UDP port, 1 to 10.
+    type: int
+    default: 2
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+    details: Probing changes nothing, so a check run probes as well.
+  diff_mode:
+    support: none
+  platform:
+    platforms: all
+author:
+  - portguard maintainers (@portguard)
+"""
+
+EXAMPLES = r"""
+- name: What the controller sees on the host
+  portguard.hardening.exposed_ports_probe:
+  register: seen
+
+- name: The open TCP ports
+  ansible.builtin.debug:
+    msg: "{{ seen.probe.tcp | dict2items | selectattr('value', 'eq', 'open')
+             | map(attribute='key') }}"
+
+- name: A few ports, gently
+  portguard.hardening.exposed_ports_probe:
+    address: 192.0.2.10
+    tcp_ports: [22, 80, 443, "8000-8100"]
+    udp_ports: [111, 161]
+    rate: 100
+    concurrency: 16
+"""
+
+RETURN = r"""
+probe:
+  description: What the probe found.
+  returned: always
+  type: dict
+  contains:
+    address:
+      description: The address probed.
+      type: str
+    tcp:
+      description:
+        - Each TCP port (a string) and its state, V(open), V(refused), V(filtered) or
+          V(not probed), in port order.
+      type: dict
+    udp:
+      description:
+        - Each UDP port (a string) and C(state) (V(open), V(closed), V(open|filtered),
+          V(filtered), V(not probed)), C(service) (the service whose answer was recognised, or
+          V(null)), C(detail) (plain text from the answer or the reason, at most 120 characters)
+          and C(probe) (the request sent - a service name or V(empty datagram)).
+      type: dict
+    counts:
+      description: Ports per state, for C(tcp) and C(udp).
+      type: dict
+    elapsed:
+      description: Seconds the probe took.
+      type: float
+    sent:
+      description: TCP connects started and UDP datagrams sent.
+      type: dict
+    settings:
+      description: The settings the probe ran with.
+      type: dict
+    notes:
+      description: What the probe noticed - a name with several addresses, a lowered concurrency.
+      type: list
+      elements: str
+    errors:
+      description:
+        - Problems on the controller's side (no descriptors, no source port), each with how many
+          ports it hit.
+      type: list
+      elements: str
+"""

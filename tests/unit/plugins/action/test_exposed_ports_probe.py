@@ -1,0 +1,175 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The exposed_ports_probe action: the host's address (given, or its ansible_host resolved on
+the controller), the probe's result unchanged, check mode alike, errors naming the field. Only
+loopback is ever probed; names resolve through a stand-in resolver, never a real one."""
+
+import socket
+
+import pytest
+import support
+import yaml
+from ansible.errors import AnsibleActionFail
+from ansible_collections.portguard.hardening.plugins.action import (
+    exposed_ports_probe as probe_action,
+)
+from ansible_collections.portguard.hardening.plugins.modules import exposed_ports_probe
+
+REAL_GETADDRINFO = socket.getaddrinfo
+NAMES = {
+    "web.lab": ["127.0.0.1", "::1"],
+    "one.lab": ["127.0.0.1"],
+    "none.lab": [],
+}
+
+
+def fake_getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
+    """The stand-in resolver: NAMES, numeric addresses through the real one, nothing else."""
+    if host in NAMES:
+        return [
+            (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, 0))
+            for a in NAMES[host]
+        ]
+    if flags & socket.AI_NUMERICHOST:
+        return REAL_GETADDRINFO(host, port, family, type, proto, flags)
+    raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+
+@pytest.fixture(autouse=True)
+def resolver(monkeypatch):
+    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
+
+
+@pytest.fixture
+def listener():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(4)
+    yield s.getsockname()[1]
+    s.close()
+
+
+def run(args, check_mode=False, **task_vars):
+    task_vars.setdefault("inventory_hostname", "web1")
+    return support.run_action(
+        "exposed_ports_probe", args, check_mode=check_mode, task_vars=task_vars
+    )
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_probes_the_given_address(listener, check_mode):
+    result = run(
+        {"address": "127.0.0.1", "tcp_ports": [listener], "udp_ports": []}, check_mode=check_mode
+    )
+    assert result["changed"] is False
+    probe = result["probe"]
+    assert probe["address"] == "127.0.0.1"
+    assert probe["tcp"] == {str(listener): "open"}
+    assert probe["settings"] == {
+        "concurrency": 256,
+        "rate": 2000.0,
+        "timeout": 1.0,
+        "budget": 120.0,
+        "tries": 2,
+    }
+    assert probe["notes"] == []
+
+
+@pytest.mark.parametrize(
+    "task_vars,address,notes",
+    [
+        ({"ansible_host": "127.0.0.1"}, "127.0.0.1", []),
+        ({"ansible_host": "one.lab"}, "127.0.0.1", []),
+        (
+            {"ansible_host": "web.lab"},
+            "127.0.0.1",
+            ["'web.lab' resolves to 2 addresses (127.0.0.1, ::1); probed the first only"],
+        ),
+        ({"inventory_hostname": "one.lab"}, "127.0.0.1", []),  # no ansible_host: the name
+    ],
+)
+def test_the_default_address_is_the_hosts(listener, task_vars, address, notes):
+    result = run({"tcp_ports": [listener], "udp_ports": []}, **task_vars)
+    assert result["probe"]["address"] == address
+    assert result["probe"]["notes"] == notes
+    assert result["probe"]["tcp"] == {str(listener): "open"}
+
+
+def test_ranges_and_strings_are_ports(listener):
+    result = run(
+        {
+            "address": "127.0.0.1",
+            "tcp_ports": ["%d-%d" % (listener, listener), str(listener)],
+            "udp_ports": [],
+            "timeout": 0.2,
+        }
+    )
+    assert list(result["probe"]["tcp"]) == [str(listener)]
+
+
+@pytest.mark.parametrize(
+    "args,task_vars,message",
+    [
+        (
+            {"address": "nowhere.lab"},
+            {},
+            "'web1': 1 problem: address: cannot resolve 'nowhere.lab'",
+        ),
+        ({"address": "none.lab"}, {}, "'web1': 1 problem: address: 'none.lab' resolves to no"),
+        (
+            {},
+            {"ansible_host": "nowhere.lab"},
+            "'web1': 1 problem: address (ansible_host): cannot resolve 'nowhere.lab'",
+        ),
+        ({"address": "0.0.0.0"}, {}, "'web1': 1 problem: address: '0.0.0.0' is not the address"),
+        (
+            {"address": "127.0.0.1", "tcp_ports": ["x", 70000], "udp_ports": ["1-2-3"]},
+            {},
+            "'web1': 3 problems: tcp_ports[0]: expected a port or FIRST-LAST, got 'x'; "
+            "tcp_ports[1]: 70000 is not within 1-65535",
+        ),
+        (
+            {"address": "127.0.0.1", "concurrency": 0, "tries": 99},
+            {},
+            "'web1': 2 problems: concurrency: expected an integer from 1 to 65535",
+        ),
+        ({"address": "127.0.0.1", "rate": -1.0}, {}, "'web1': 1 problem: rate: expected"),
+        ({"address": "127.0.0.1", "timeout": 0}, {}, "'web1': 1 problem: timeout: expected"),
+        ({"address": "127.0.0.1", "budget": 0}, {}, "'web1': 1 problem: budget: expected"),
+    ],
+)
+def test_errors_name_the_field(args, task_vars, message):
+    with pytest.raises(AnsibleActionFail) as caught:
+        run(args, **task_vars)
+    assert str(caught.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    "args,word",
+    [({"concurrency": "many"}, "concurrency"), ({"rate": "fast"}, "rate"), ({"bogus": 1}, "bogus")],
+)
+def test_ansible_checks_the_option_types(args, word):
+    with pytest.raises(AnsibleActionFail) as caught:
+        run(dict(args, address="127.0.0.1"))
+    assert word in str(caught.value)
+
+
+def test_resolve_keeps_literals_and_the_resolvers_order():
+    assert probe_action.resolve("::1", "address") == ("::1", [])
+    assert probe_action.resolve("web.lab", "address")[0] == "127.0.0.1"
+
+
+def test_documentation_matches_the_argument_spec():
+    doc = yaml.safe_load(exposed_ports_probe.DOCUMENTATION)["options"]
+    spec = probe_action.ARGUMENT_SPEC
+    assert sorted(doc) == sorted(spec)
+    for name, option in doc.items():
+        assert (option["type"], option.get("default"), option.get("required", False)) == (
+            spec[name]["type"],
+            spec[name].get("default"),
+            spec[name].get("required", False),
+        ), name
+        assert option.get("elements") == spec[name].get("elements"), name
+    for task in yaml.safe_load(exposed_ports_probe.EXAMPLES):
+        args = task.get("portguard.hardening.exposed_ports_probe")
+        if args:
+            assert set(args) <= set(spec)
