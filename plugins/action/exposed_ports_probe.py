@@ -21,14 +21,24 @@ from ansible_collections.portguard.hardening.plugins.module_utils._probe.scan im
 )
 from ansible_collections.portguard.hardening.plugins.module_utils._probe.udp import PROBES
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
+    PolicyError,
     count_problems,
     show,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.outside import (
+    check,
+    probe_ports,
 )
 
 ARGUMENT_SPEC = {
     "address": {"type": "str"},
-    "tcp_ports": {"type": "list", "elements": "raw", "default": ["1-65535"]},
-    "udp_ports": {"type": "list", "elements": "raw", "default": sorted(PROBES)},
+    "tcp_ports": {"type": "list", "elements": "raw"},
+    "udp_ports": {"type": "list", "elements": "raw"},
+    # The plan's entries: given findings, the probe checks the plan's verdicts.
+    "ports": {"type": "raw", "default": "listeners"},
+    "findings": {"type": "list", "elements": "dict"},
+    "allowed": {"type": "list", "elements": "dict", "default": []},
+    "compliant": {"type": "list", "elements": "dict", "default": []},
     "concurrency": {"type": "int", "default": DEFAULTS["concurrency"]},
     "rate": {"type": "float", "default": float(DEFAULTS["rate"])},
     "timeout": {"type": "float", "default": float(DEFAULTS["timeout"])},
@@ -36,6 +46,24 @@ ARGUMENT_SPEC = {
     "tries": {"type": "int", "default": DEFAULTS["tries"]},
 }
 SETTINGS = ("concurrency", "rate", "timeout", "budget", "tries")
+DEFAULT_PORTS = {"tcp_ports": ["1-65535"], "udp_ports": sorted(PROBES)}
+ORIGIN = "the controller"
+# Connections whose host is reached some other way than by its address over the network.
+UNPROBED_CONNECTIONS = {
+    "local": "the host is the controller itself: a probe would not come from outside",
+}
+
+
+def source_address(address):
+    """The controller's address toward ``address`` (a UDP socket connected, nothing sent), or
+    None."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.connect((address.partition("%")[0], 9))
+            return probe.getsockname()[0]
+    except OSError:
+        return None
 
 
 def is_ip(text):
@@ -97,21 +125,64 @@ class ActionModule(ActionBase):
             target = task_vars.get("ansible_host") or host
             if self._templar is not None:
                 target = self._templar.template(target)
+        planned = args["findings"] is not None
         try:
             problems = []
             ports = {}
-            for name in ("tcp_ports", "udp_ports"):
+            if planned:
+                plan = {k: args[k] for k in ("findings", "allowed", "compliant")}
+                wanted = probe_ports(plan, args["ports"])
+                ports = {"tcp_ports": wanted["tcp"], "udp_ports": wanted["udp"]}
+            for name in ("tcp_ports", "udp_ports") if not planned else ():
                 try:
-                    ports[name] = expand_ports(args[name], name)
+                    given = args[name] if args[name] is not None else DEFAULT_PORTS[name]
+                    ports[name] = expand_ports(given, name)
                 except ProbeError as exc:
                     problems.extend(exc.errors)
             if problems:
                 raise ProbeError(problems)
-            address, notes = resolve(target, field)
             settings = dict((name, args[name]) for name in SETTINGS)
+            unprobed = UNPROBED_CONNECTIONS.get(task_vars.get("ansible_connection"))
+            if planned and unprobed and args["address"] is None:
+                return self._not_probed(result, args, unprobed)
+            try:
+                address, notes = resolve(target, field)
+            except ProbeError as exc:
+                if not planned:
+                    raise
+                return self._not_probed(result, args, "; ".join(exc.errors))
             probe = probe_host(address, ports["tcp_ports"], ports["udp_ports"], settings)
-        except ProbeError as exc:
+        except (ProbeError, PolicyError) as exc:
             raise AnsibleActionFail("%s: %s" % (show(host), count_problems(exc.errors))) from None
         probe["notes"] = notes + probe["notes"]
         result.update(changed=False, probe=probe)
+        if planned:
+            findings, allowed, outside = check(
+                args["findings"],
+                args["allowed"],
+                args["compliant"],
+                probe,
+                ORIGIN,
+                source_address(address),
+            )
+            result.update(findings=findings, allowed=allowed, outside=outside)
+        return result
+
+    @staticmethod
+    def _not_probed(result, args, why):
+        """The plan's entries as they are, each not probed, and why."""
+        marked = []
+        for entry in args["findings"]:
+            marked.append(dict(entry, reachable="not probed", probe=None))
+        allowed = [dict(entry, reachable="not probed", probe=None) for entry in args["allowed"]]
+        outside = {
+            "address": None,
+            "from": ORIGIN,
+            "source": None,
+            "elapsed": 0,
+            "disagreements": [],
+            "unexpected": [],
+            "notes": ["not probed from outside: " + why],
+        }
+        result.update(changed=False, probe=None, findings=marked, allowed=allowed, outside=outside)
         return result

@@ -37,16 +37,43 @@ options:
         first, and a note says so.
     type: str
   tcp_ports:
-    description: TCP ports, as numbers and V(FIRST-LAST) ranges; V([]) for none.
+    description:
+      - TCP ports, as numbers and V(FIRST-LAST) ranges; V([]) for none.
+      - Default V(["1-65535"]); ignored when O(findings) is given (O(ports) decides).
     type: list
     elements: raw
-    default: ["1-65535"]
   udp_ports:
     description:
-      - UDP ports, as numbers and V(FIRST-LAST) ranges; default the ports with a known request.
+      - UDP ports, as numbers and V(FIRST-LAST) ranges.
+      - Default the ports with a known request (53, 111, 123, 137, 161, 5353, 11211); ignored when
+        O(findings) is given.
     type: list
     elements: raw
-    default: [53, 111, 123, 137, 161, 5353, 11211]
+  findings:
+    description:
+      - The findings of the role's plan (after harden, as verify left them). Given, the probe
+        checks the plan's verdicts, returns them in RV(findings), RV(allowed) and RV(outside), and
+        a host whose address cannot be resolved, or a C(local) connection, is not probed (with a
+        note) instead of failing.
+    type: list
+    elements: dict
+  allowed:
+    description: The plan's allowed listeners, probed and returned with what the probe saw.
+    type: list
+    elements: dict
+    default: []
+  compliant:
+    description: The plan's compliant listeners; a firewalled one the probe reaches is a disagreement.
+    type: list
+    elements: dict
+    default: []
+  ports:
+    description:
+      - With O(findings), which ports to probe. V(listeners) the plan's listeners and published
+        ports (loopback ones excepted); V(all) every TCP port as well; a list adds those ports
+        (V(8443) for TCP and UDP, V(53/udp)).
+    type: raw
+    default: listeners
   concurrency:
     description: TCP connections (and, as many again, UDP sockets) open at once, 1 to 65535.
     type: int
@@ -110,8 +137,51 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+findings:
+  description:
+    - With O(findings), each finding with C(reachable) (V(yes), V(refused), V(filtered),
+      V(open|filtered) or V(not probed)) and C(probe) (C(from), C(address), C(state), C(service)
+      for UDP, or null). A finding remediated by the plan that the probe reached is V(failed),
+      and its note says so.
+  returned: when findings is given
+  type: list
+  elements: dict
+allowed:
+  description: With O(findings), the allowed listeners with C(reachable) and C(probe).
+  returned: when findings is given
+  type: list
+  elements: dict
+outside:
+  description: With O(findings), what the probe says about the plan.
+  returned: when findings is given
+  type: dict
+  contains:
+    address:
+      description: The address probed; null when none was.
+      type: str
+    from:
+      description: Where the probe came from.
+      type: str
+    source:
+      description: The controller's own address toward the host, when known.
+      type: str
+    elapsed:
+      description: Seconds the probe took.
+      type: float
+    disagreements:
+      description: Where the probe and the plan's model differ, one sentence each.
+      type: list
+      elements: str
+    unexpected:
+      description: Ports the probe found open that no listener of the host read explains.
+      type: list
+      elements: str
+    notes:
+      description: The probe's notes and errors, and why it did not run.
+      type: list
+      elements: str
 probe:
-  description: What the probe found.
+  description: What the probe found; null when it did not run.
   returned: always
   type: dict
   contains:

@@ -27,7 +27,12 @@ FIELD = "exposed_ports_probe_ports"
 # What a finding says the probe saw, by protocol and probe state.
 REACHABLE = {
     "tcp": {"open": "yes", "refused": "refused", "filtered": "filtered"},
-    "udp": {"open": "yes", "closed": "refused", "open|filtered": "open|filtered"},
+    "udp": {
+        "open": "yes",
+        "closed": "refused",
+        "filtered": "filtered",
+        "open|filtered": "open|filtered",
+    },
 }
 NOT_PROBED = "not probed"
 MAX_LISTED = 50
