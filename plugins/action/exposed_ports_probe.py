@@ -16,6 +16,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.portguard.hardening.plugins.module_utils._probe.scan import (
     DEFAULTS,
     ProbeError,
+    check_settings,
     expand_ports,
     probe_host,
 )
@@ -105,10 +106,15 @@ class ActionModule(ActionBase):
                     ports[name] = expand_ports(args[name], name)
                 except ProbeError as exc:
                     problems.extend(exc.errors)
+            settings = dict((name, args[name]) for name in SETTINGS)
+            try:
+                check_settings(settings)
+            except ProbeError as exc:
+                problems.extend(exc.errors)
             if problems:
                 raise ProbeError(problems)
+            # Names are resolved only once everything else is known to be good.
             address, notes = resolve(target, field)
-            settings = dict((name, args[name]) for name in SETTINGS)
             probe = probe_host(address, ports["tcp_ports"], ports["udp_ports"], settings)
         except ProbeError as exc:
             raise AnsibleActionFail("%s: %s" % (show(host), count_problems(exc.errors))) from None
