@@ -16,6 +16,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.portguard.hardening.plugins.module_utils._probe.scan import (
     DEFAULTS,
     ProbeError,
+    check_settings,
     expand_ports,
     probe_host,
 )
@@ -139,12 +140,17 @@ class ActionModule(ActionBase):
                     ports[name] = expand_ports(given, name)
                 except ProbeError as exc:
                     problems.extend(exc.errors)
+            settings = dict((name, args[name]) for name in SETTINGS)
+            try:
+                check_settings(settings)
+            except ProbeError as exc:
+                problems.extend(exc.errors)
             if problems:
                 raise ProbeError(problems)
-            settings = dict((name, args[name]) for name in SETTINGS)
             unprobed = UNPROBED_CONNECTIONS.get(task_vars.get("ansible_connection"))
             if planned and unprobed and args["address"] is None:
                 return self._not_probed(result, args, unprobed)
+            # Names are resolved only once everything else is known to be good.
             try:
                 address, notes = resolve(target, field)
             except ProbeError as exc:

@@ -63,7 +63,8 @@ options:
     elements: dict
     default: []
   compliant:
-    description: The plan's compliant listeners; a firewalled one the probe reaches is a disagreement.
+    description:
+      - The plan's compliant listeners; a firewalled one that the probe reaches is a disagreement.
     type: list
     elements: dict
     default: []

@@ -16,6 +16,7 @@ __metaclass__ = type  # noqa: UP001 - ansible-test boilerplate
 import asyncio
 import collections
 import ipaddress
+import math
 import re
 import socket
 import time
@@ -155,7 +156,7 @@ def check_settings(settings):
             out[name] = default
             continue
         number = is_int(value) or (not integer and isinstance(value, float))
-        if not number or value != value or not low <= value <= high:
+        if not number or math.isnan(value) or not low <= value <= high:
             kind = "an integer" if integer else "a number"
             problems.append(
                 "%s: expected %s from %s to %s (%s), got %s"

@@ -135,6 +135,12 @@ def test_ranges_and_strings_are_ports(listener):
         ({"address": "127.0.0.1", "rate": -1.0}, {}, "'web1': 1 problem: rate: expected"),
         ({"address": "127.0.0.1", "timeout": 0}, {}, "'web1': 1 problem: timeout: expected"),
         ({"address": "127.0.0.1", "budget": 0}, {}, "'web1': 1 problem: budget: expected"),
+        # Ports and settings together, before the name is looked up.
+        (
+            {"address": "nowhere.lab", "tcp_ports": [0], "tries": 0},
+            {},
+            "'web1': 2 problems: tcp_ports[0]: 0 is not within 1-65535, first to last; tries:",
+        ),
     ],
 )
 def test_errors_name_the_field(args, task_vars, message):

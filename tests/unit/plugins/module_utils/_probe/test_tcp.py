@@ -206,7 +206,7 @@ def full_listener():
     port = listener.getsockname()[1]
     waiting = []
     try:
-        for _ in range(8):
+        for _i in range(8):
             client = socket.socket()
             client.settimeout(0.3)
             waiting.append(client)
@@ -234,7 +234,7 @@ def test_a_listener_whose_queue_is_full_is_filtered(full_listener, epoll):
 def test_many_ports_at_bounded_concurrency(epoll):
     """More ports than connections at once: every one gets a state, none is left in flight."""
     held = []
-    for _ in range(3):
+    for _i in range(3):
         s = socket.socket()
         s.bind(("127.0.0.1", 0))
         s.listen(4)

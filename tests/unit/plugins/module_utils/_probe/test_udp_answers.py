@@ -77,7 +77,7 @@ def test_garbage_is_never_an_answer(service):
     probe = BY_SERVICE[service]
     rng = random.Random(service)  # noqa: S311 - the same bytes on every run
     blobs = [b"", b"\x00", b"\x00" * 64, b"\xff" * 64, request]
-    blobs += [bytes(rng.getrandbits(8) for _ in range(rng.randrange(1, 600))) for _ in range(300)]
+    blobs += [bytes(rng.getrandbits(8) for _j in range(rng.randrange(1, 600))) for _i in range(300)]
     for blob in blobs:
         assert probe.recognise(blob, ident) is None, blob.hex()
 
@@ -222,7 +222,7 @@ def test_built_and_hostile_answers(service, ident, data, detail):
 
 def test_deeply_nested_ber_is_refused_quickly():
     data = b""
-    for _ in range(2000):
+    for _i in range(2000):
         data = udp.ber(udp.BER_SEQ, data)
     assert udp.snmp_answer(data, 1) is None
 

@@ -142,7 +142,7 @@ def test_snmp_request_decodes_back():
 
 @pytest.mark.parametrize("port,probe", sorted(udp.PROBES.items()))
 def test_every_probe_has_a_fresh_random_id_of_its_size(port, probe):
-    ids = {udp.random_id(probe.id_bits) for _ in range(20)}
+    ids = {udp.random_id(probe.id_bits) for _i in range(20)}
     assert len(ids) > 1
     assert all(0 <= i < 2**probe.id_bits for i in ids)
     request = probe.request(max(ids))

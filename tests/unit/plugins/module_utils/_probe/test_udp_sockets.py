@@ -207,7 +207,7 @@ def test_ipv6_loopback(responders):
 
 def test_concurrency_bounds_the_sockets_at_once(responders):
     """20 silent ports, 4 at a time, 0.1 s each: five rounds at least."""
-    servers = [responders(lambda data: []) for _ in range(20)]
+    servers = [responders(lambda data: []) for _i in range(20)]
     ports = sorted(s.port for s in servers)
     states, sent, _problems, elapsed = scan(ports, tries=1, timeout=0.1, concurrency=4)
     assert [states[p]["state"] for p in ports] == ["open|filtered"] * 20
@@ -216,7 +216,7 @@ def test_concurrency_bounds_the_sockets_at_once(responders):
 
 
 def test_the_budget_leaves_the_rest_not_probed(responders):
-    servers = [responders(lambda data: []) for _ in range(6)]
+    servers = [responders(lambda data: []) for _i in range(6)]
     ports = sorted(s.port for s in servers)
     states, _sent, _problems, elapsed = scan(ports, tries=2, timeout=1.0, concurrency=2, budget=0.3)
     assert [states[p]["state"] for p in ports] == ["not probed"] * 6
