@@ -98,9 +98,10 @@ def _family(address):
 
 def _covers(entry, address, family):
     """Whether a probe of ``address`` reaches the socket ``entry`` describes."""
-    if entry.get("family") != family:
-        return False
     bound = entry.get("address")
+    if entry.get("family") != family:
+        # [::] without IPV6_V6ONLY takes IPv4 connections as well.
+        return family == "ipv4" and bound == "::" and entry.get("v6only") is False
     if bound in ("0.0.0.0", "::"):  # noqa: S104 - addresses read from the host
         return True
     try:

@@ -204,6 +204,9 @@ def _base_entry(sock, rule_id):
         "port": sock["port"],
         "unit": sock.get("unit"),
     }
+    # A wildcard IPv6 socket that takes IPv4 too: an IPv4 probe reaches it.
+    if sock["family"] == "ipv6" and sock.get("v6only") is False:
+        entry["v6only"] = False
     # Only where there is one, so reports of hosts without containers keep their shape.
     if sock.get("engine_container"):
         entry["container"] = dict(sock["engine_container"])

@@ -150,3 +150,14 @@ def test_what_the_model_did_not_know_and_a_firewall_it_misread():
         "controller reached 10.88.0.5"
     ]
     assert "reached ports no listener of the host read explains: 2375/tcp" in outside["notes"][0]
+
+
+def test_a_dual_stack_socket_is_reached_by_an_ipv4_probe():
+    """python3 -m http.server --bind :: (IPV6_V6ONLY off) answers on the host's IPv4 address."""
+    dual = finding(8081, address="::", status="remediated", v6only=False)
+    only6 = finding(8082, address="::", status="remediated")
+    checked, _a, _o = check([dual, only6], [], [], probe({"8081": "open", "8082": "open"}))
+    assert [(f["port"], f["reachable"], f["status"]) for f in checked] == [
+        (8081, "yes", "failed"),
+        (8082, "not probed", "remediated"),
+    ]

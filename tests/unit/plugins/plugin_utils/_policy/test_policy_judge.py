@@ -342,3 +342,11 @@ def test_loopback_is_compliant_link_local_is_judged(socket, why):
     result = evaluate([socket], [], "report")
     assert [c["why"] for c in result["compliant"]] == ([why] if why else [])
     assert [f["rule"] for f in result["findings"]] == ([] if why else ["builtin-admin"])
+
+
+def test_a_dual_stack_listener_says_so():
+    """[::] without IPV6_V6ONLY takes IPv4 too: the probe of an IPv4 address must count it."""
+    dual = sock("tcp", "::", 8081, "web.service", [(7, "python3")], v6only=False)
+    only6 = sock("tcp", "::", 8082, "web.service", [(7, "python3")])
+    findings = evaluate([dual, only6], None, "report", False, lab_context())["findings"]
+    assert [(f["port"], f.get("v6only")) for f in findings] == [(8081, False), (8082, None)]
