@@ -28,6 +28,7 @@ from ansible_collections.portguard.hardening.plugins.module_utils._values import
 )
 from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.outside import (
     check,
+    combine,
     probe_ports,
 )
 
@@ -40,6 +41,8 @@ ARGUMENT_SPEC = {
     "findings": {"type": "list", "elements": "dict"},
     "allowed": {"type": "list", "elements": "dict", "default": []},
     "compliant": {"type": "list", "elements": "dict", "default": []},
+    # More of the host's own addresses to probe as well (the plan's global addresses).
+    "addresses": {"type": "list", "elements": "str", "default": []},
     "concurrency": {"type": "int", "default": DEFAULTS["concurrency"]},
     "rate": {"type": "float", "default": float(DEFAULTS["rate"])},
     "timeout": {"type": "float", "default": float(DEFAULTS["timeout"])},
@@ -157,21 +160,39 @@ class ActionModule(ActionBase):
                 if not planned:
                     raise
                 return self._not_probed(result, args, "; ".join(exc.errors))
+            others = []
+            for index, extra in enumerate(args["addresses"]):
+                if not is_ip(extra):
+                    problems.append("addresses[%d]: %s is not an IP address" % (index, show(extra)))
+                elif extra != address and extra not in others:
+                    others.append(extra)
+            if problems:
+                raise ProbeError(problems)
             probe = probe_host(address, ports["tcp_ports"], ports["udp_ports"], settings)
+            more = [
+                probe_host(extra, ports["tcp_ports"], ports["udp_ports"], settings)
+                for extra in others
+            ]
         except (ProbeError, PolicyError) as exc:
             raise AnsibleActionFail("%s: %s" % (show(host), count_problems(exc.errors))) from None
         probe["notes"] = notes + probe["notes"]
         result.update(changed=False, probe=probe)
         if planned:
-            findings, allowed, outside = check(
-                args["findings"],
-                args["allowed"],
-                args["compliant"],
-                probe,
-                ORIGIN,
-                source_address(address),
-            )
+            views = [
+                check(
+                    args["findings"],
+                    args["allowed"],
+                    args["compliant"],
+                    seen,
+                    ORIGIN,
+                    source_address(seen["address"]),
+                )
+                for seen in [probe] + more
+            ]
+            findings, allowed, outside = combine(views)
             result.update(findings=findings, allowed=allowed, outside=outside)
+        if more:
+            result["probes"] = more
         return result
 
     @staticmethod
@@ -183,6 +204,7 @@ class ActionModule(ActionBase):
         allowed = [dict(entry, reachable="not probed", probe=None) for entry in args["allowed"]]
         outside = {
             "address": None,
+            "addresses": [],
             "from": ORIGIN,
             "source": None,
             "elapsed": 0,

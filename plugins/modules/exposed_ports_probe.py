@@ -68,6 +68,15 @@ options:
     type: list
     elements: dict
     default: []
+  addresses:
+    description:
+      - More of the host's own addresses to probe besides O(address), each an IP address (the
+        role passes the plan's global addresses when C(exposed_ports_probe_addresses=global)).
+        Each entry then says what the address that reached it saw, or else the first that
+        covered it; RV(outside) lists every address probed.
+    type: list
+    elements: str
+    default: []
   ports:
     description:
       - With O(findings), which ports to probe. V(listeners) the plan's listeners and published
@@ -160,6 +169,10 @@ outside:
     address:
       description: The address probed; null when none was.
       type: str
+    addresses:
+      description: Every address probed, O(address) first.
+      type: list
+      elements: str
     from:
       description: Where the probe came from.
       type: str

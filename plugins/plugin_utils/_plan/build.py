@@ -19,6 +19,7 @@ from ansible_collections.portguard.hardening.plugins.module_utils._values import
 from ansible_collections.portguard.hardening.plugins.plugin_utils._firewall import detect
 from ansible_collections.portguard.hardening.plugins.plugin_utils._firewall.kernel import (
     forwarded_ports,
+    interface_addresses,
     kernel_reach,
     read_ruleset,
 )
@@ -34,6 +35,9 @@ from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.host imp
     context,
     split_read,
 )
+from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.outside import (
+    global_addresses,
+)
 from ansible_collections.portguard.hardening.plugins.plugin_utils._policy import (
     evaluate,
     reach_key,
@@ -47,6 +51,7 @@ from ansible_collections.portguard.hardening.plugins.plugin_utils._report.findin
     exposure_diff,
     rule_key,
 )
+from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.evaluate import is_inside
 
 # How notes and reports name the backend that closes a port.
 LABELS = {"firewalld": "firewalld", "nftables": "table inet portguard", None: "the firewall"}
@@ -318,6 +323,8 @@ def build(read, options, connection=None, ansible_port=None, baseline=None, diff
         "notes": notes,
         "baseline": result["baseline"],
         "nfs_in_use": ctx["nfs_in_use"],
+        # The host's own global addresses, for a probe of each (exposed_ports_probe_addresses).
+        "addresses": global_addresses(interface_addresses(host.get("interfaces")), is_inside),
         "firewall": {
             "state": FIREWALLD_STATE[detect.unit_state(host, "firewalld.service")],
             "seen": found,

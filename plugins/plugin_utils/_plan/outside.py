@@ -23,6 +23,7 @@ from ansible_collections.portguard.hardening.plugins.module_utils._values import
 )
 
 MODES = ("listeners", "all")
+ADDRESSES = ("host", "global")
 FIELD = "exposed_ports_probe_ports"
 # What a finding says the probe saw, by protocol and probe state.
 REACHABLE = {
@@ -231,3 +232,51 @@ def check(findings, allowed, compliant, probe, origin="the controller", source=N
         "notes": notes,
     }
     return checked, shown, outside
+
+
+def global_addresses(interfaces, is_inside):
+    """The host's own globally routable addresses, from ``ip -j addr`` (kernel.interface_addresses()
+    shape: {name: ["address/prefix"]}), leaving out loopback and the bridges of its guests."""
+    found = []
+    for name, addrs in sorted((interfaces or {}).items()):
+        if name == "lo" or is_inside(name):
+            continue
+        for text in addrs:
+            try:
+                ip = ipaddress.ip_address(text.partition("/")[0])
+            except ValueError:
+                continue
+            if ip.is_global and str(ip) not in found:
+                found.append(str(ip))
+    return found
+
+
+_BEST = ("yes", "refused", "filtered", "open|filtered")
+
+
+def _rank(entry):
+    reach = entry.get("reachable")
+    return _BEST.index(reach) if reach in _BEST else len(_BEST)
+
+
+def combine(views):
+    """One (findings, allowed, outside) of several check() answers, one per probed address: each
+    entry as the address that reached it saw it (else the first that covered it)."""
+    findings, allowed, outside = views[0]
+    findings, allowed = list(findings), list(allowed)
+    outside = dict(outside, addresses=[outside["address"]])
+    for more_findings, more_allowed, more in views[1:]:
+        for index, entry in enumerate(more_findings):
+            if _rank(entry) < _rank(findings[index]):
+                findings[index] = entry
+        for index, entry in enumerate(more_allowed):
+            if _rank(entry) < _rank(allowed[index]):
+                allowed[index] = entry
+        outside["addresses"].append(more["address"])
+        for key in ("disagreements", "notes"):
+            outside[key] = outside[key] + [f"{more['address']}: {line}" for line in more[key]]
+        outside["unexpected"] = outside["unexpected"] + [
+            f"{u} on {more['address']}" for u in more["unexpected"]
+        ]
+        outside["elapsed"] = round((outside.get("elapsed") or 0) + (more.get("elapsed") or 0), 3)
+    return findings, allowed, outside

@@ -5,7 +5,12 @@ import pytest
 from ansible_collections.portguard.hardening.plugins.module_utils._values import PolicyError
 from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.outside import (
     check,
+    combine,
+    global_addresses,
     probe_ports,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.evaluate import (
+    is_inside,
 )
 
 
@@ -161,3 +166,37 @@ def test_a_dual_stack_socket_is_reached_by_an_ipv4_probe():
         (8081, "yes", "failed"),
         (8082, "not probed", "remediated"),
     ]
+
+
+def test_the_hosts_global_addresses_leave_out_loopback_guests_and_private_ranges():
+    interfaces = {
+        "lo": ["127.0.0.1/8", "::1/128"],
+        "eth0": ["192.0.2.10/24", "10.0.0.5/8", "2001:db8::10/64", "fe80::1/64"],
+        "eth1": ["198.51.100.7/24", "192.0.2.10/24"],
+        "docker0": ["172.17.0.1/16"],
+        "br-0123456789ab": ["203.0.113.1/24"],
+    }
+    # 192.0.2.0/24, 198.51.100.0/24 and 2001:db8::/32 are documentation ranges: not global.
+    assert global_addresses(interfaces, is_inside) == []
+    interfaces["eth0"].append("8.8.4.4/32")
+    interfaces["eth1"].append("2606:4700::1111/64")
+    assert global_addresses(interfaces, is_inside) == ["8.8.4.4", "2606:4700::1111"]
+
+
+def test_several_addresses_combine_to_what_reached_each_entry():
+    findings = [finding(8080, status="remediated"), finding(8081, status="remediated")]
+    first = check(findings, [], [], probe({"8080": "refused", "8081": "refused"}))
+    second = check(
+        findings,
+        [],
+        [],
+        probe({"8080": "open", "8081": "refused", "2375": "open"}, address="10.99.0.5"),
+    )
+    combined, _allowed, outside = combine([first, second])
+    assert [(f["port"], f["status"], f["probe"]["address"]) for f in combined] == [
+        (8080, "failed", "10.99.0.5"),
+        (8081, "remediated", "10.88.0.5"),
+    ]
+    assert outside["addresses"] == ["10.88.0.5", "10.99.0.5"]
+    assert outside["unexpected"] == ["2375/tcp on 10.99.0.5"]
+    assert outside["disagreements"][0].startswith("10.99.0.5: 8080/tcp: the model says closed")
