@@ -105,7 +105,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     paths = os.environ.get("ANSIBLE_COLLECTIONS_PATH", os.path.join(ROOT, ".cache", "collections"))
     sys.path[:0] = paths.split(os.pathsep)
-    from ansible_collections.portguard.hardening.plugins.module_utils import _baseline, _policy
+    from ansible_collections.portguard.hardening.plugins.plugin_utils import _policy
+    from ansible_collections.portguard.hardening.plugins.plugin_utils._policy import (
+        baseline as _baseline,
+    )
 
     sockets, doc = build(args.size)
     listeners = doc["listeners"]

@@ -16,8 +16,8 @@ from types import SimpleNamespace
 
 import pytest
 import support
-from ansible_collections.portguard.hardening.plugins.module_utils import _fleet
 from ansible_collections.portguard.hardening.plugins.plugin_utils._policy import builtin_rules
+from ansible_collections.portguard.hardening.plugins.plugin_utils._report import fleet as _fleet
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
