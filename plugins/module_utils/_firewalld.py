@@ -14,8 +14,8 @@ from ansible_collections.portguard.hardening.plugins.module_utils._sources impor
 )
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
     PolicyError,
-    is_int,
     is_list,
+    is_port,
     show,
 )
 
@@ -134,7 +134,7 @@ def _checked_port(item, where):
     """(port, protocol) of a plan entry, or PolicyError: they are written into a rich rule."""
     port, protocol = item.get("port"), item.get("protocol")
     problems = []
-    if not is_int(port) or not 0 < port < 65536:
+    if not is_port(port):
         problems.append(f"{where}: port {show(port)} is not a port (1-65535)")
     if not isinstance(protocol, str) or protocol not in _PROTOCOLS:
         problems.append(f"{where}: protocol {show(protocol)} is not tcp or udp")

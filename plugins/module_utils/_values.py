@@ -56,6 +56,16 @@ def is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def is_port(value):
+    """A port number, 1-65535, as an int that is not a bool."""
+    return is_int(value) and 0 < value < 65536
+
+
+def port_label(port, protocol):
+    """How every message and report names a port: ``22/tcp``."""
+    return "%s/%s" % (port, protocol)
+
+
 def optional_str(value):
     return value is None or isinstance(value, str)
 

@@ -24,8 +24,8 @@ from ansible_collections.portguard.hardening.plugins.module_utils._sources impor
 )
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
     PolicyError,
-    is_int,
     is_list,
+    is_port,
     show,
 )
 
@@ -37,7 +37,7 @@ ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
 def _port_errors(value, where):
-    if is_int(value) and 1 <= value <= 65535:
+    if is_port(value):
         return []
     return [f"{where}: expected an integer from 1 to 65535, got {show(value)}"]
 

@@ -30,6 +30,7 @@ import time
 from ansible_collections.portguard.hardening.plugins.module_utils._read.commands import (
     command_text,
 )
+from ansible_collections.portguard.hardening.plugins.module_utils._values import is_port
 
 DOCKER_SOCKETS = ("/run/docker.sock", "/var/run/docker.sock")
 DOCKER_UNIT = "docker.service"
@@ -104,9 +105,7 @@ def _text(value, where, field, problems):
 
 def _port(value):
     """value when it is a port number 1-65535 (a JSON number, not a boolean), else None."""
-    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535:
-        return value
-    return None
+    return value if is_port(value) else None
 
 
 def _host_ip(value):

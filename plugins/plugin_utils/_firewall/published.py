@@ -21,7 +21,10 @@ import ipaddress
 from collections.abc import Mapping
 
 from ansible_collections.portguard.hardening.plugins.module_utils._sockets import address_scope
-from ansible_collections.portguard.hardening.plugins.module_utils._values import show
+from ansible_collections.portguard.hardening.plugins.module_utils._values import (
+    is_port,
+    show,
+)
 
 PROTOCOLS = ("tcp", "udp")
 ENGINES = ("docker", "podman")
@@ -37,9 +40,7 @@ def _text(value):
 
 
 def _port(value):
-    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536:
-        return value
-    return None
+    return value if is_port(value) else None
 
 
 def _container(item, index, notes):

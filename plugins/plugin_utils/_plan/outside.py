@@ -19,6 +19,7 @@ from collections.abc import Mapping
 
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
     PolicyError,
+    is_port,
     show,
 )
 
@@ -39,16 +40,12 @@ NOT_PROBED = "not probed"
 MAX_LISTED = 50
 
 
-def _is_port(value):
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536
-
-
 def _entry_ports(entries):
     found = {"tcp": set(), "udp": set()}
     for entry in entries:
         if entry.get("scope") == "loopback" or entry.get("why") == "loopback":
             continue
-        if entry.get("protocol") in found and _is_port(entry.get("port")):
+        if entry.get("protocol") in found and is_port(entry.get("port")):
             found[entry["protocol"]].add(entry["port"])
     return found
 
@@ -77,7 +74,7 @@ def probe_ports(plan, wanted="listeners"):
                 protocols = (protocol,) if protocol in ("tcp", "udp") else ()
             elif isinstance(item, str) and item.isdigit():
                 port = int(item)
-            if not _is_port(port) or not protocols:
+            if not is_port(port) or not protocols:
                 errors.append(
                     f"{FIELD}[{index}]: {show(item)} is not a port (80) or a port label (53/udp)"
                 )

@@ -22,9 +22,9 @@ from collections.abc import Mapping
 
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
     PolicyError,
-    is_int,
     is_list,
     is_name,
+    is_port,
     show,
 )
 
@@ -40,11 +40,6 @@ class BaselineError(PolicyError):
     """The baseline or the data it is built from is invalid; ``errors`` lists every problem."""
 
 
-def _is_port(value):
-    # bool is an int: `port: true` must not become port 1.
-    return is_int(value) and 0 < value < 65536
-
-
 def _field_problems(item, label):
     """Problems with the protocol, port, scope and unit present in ``item``."""
     problems = []
@@ -54,7 +49,7 @@ def _field_problems(item, label):
                 label, show(item["protocol"]), ", ".join(PROTOCOLS)
             )
         )
-    if "port" in item and not _is_port(item["port"]):
+    if "port" in item and not is_port(item["port"]):
         problems.append(f"{label}.port {show(item['port'])} is not a port (an integer 1-65535)")
     if "scope" in item and item["scope"] not in SCOPES:
         problems.append(

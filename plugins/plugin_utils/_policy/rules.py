@@ -24,6 +24,7 @@ from ansible_collections.portguard.hardening.plugins.module_utils._values import
     PolicyError,
     is_list,
     is_name,
+    port_label,
     show,
 )
 from ansible_collections.portguard.hardening.plugins.plugin_utils._policy.firewall_model import (
@@ -179,7 +180,7 @@ def builtin_rules():
 
 
 def _port_label(port, protocol):
-    return f"{port}/{protocol}"
+    return port_label(port, protocol)
 
 
 def _join_notes(*notes):

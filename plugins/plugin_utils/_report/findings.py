@@ -14,8 +14,8 @@ __metaclass__ = type
 import shlex
 
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
-    is_int,
     is_name,
+    is_port,
     list_errors,
     optional_str,
     optional_str_list,
@@ -33,7 +33,7 @@ FINDING_CHECKS = (
     ("rule", True, is_name, "a rule id"),
     ("protocol", True, is_name, "a protocol"),
     ("address", True, is_name, "an address"),
-    ("port", True, lambda v: is_int(v) and 0 < v < 65536, "a port (1-65535)"),
+    ("port", True, is_port, "a port (1-65535)"),
     ("action", True, is_name, "an action"),
     ("status", True, lambda v: v in STATUSES, "one of " + ", ".join(STATUSES)),
     ("family", False, optional_str, "a string or null"),

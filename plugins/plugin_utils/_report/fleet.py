@@ -26,10 +26,11 @@ from collections.abc import Mapping
 
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
     PolicyError,
-    is_int,
     is_name,
+    is_port,
     list_errors,
     optional_str,
+    port_label,
     show,
 )
 from ansible_collections.portguard.hardening.plugins.plugin_utils._policy.firewall_model import (
@@ -128,7 +129,7 @@ def _run_errors(run):
 # What the views read of an allowed listener, as in _report.FINDING_CHECKS.
 _ALLOWED_CHECKS = (
     ("protocol", True, is_name, "a protocol"),
-    ("port", True, lambda v: is_int(v) and 0 < v < 65536, "a port (1-65535)"),
+    ("port", True, is_port, "a port (1-65535)"),
     ("unit", False, optional_str, "a string or null"),
     ("rule", False, optional_str, "a string or null"),
 )
@@ -355,7 +356,7 @@ def _mode(run):
 
 
 def _port_label(finding):
-    return "%d/%s" % (finding["port"], finding["protocol"])
+    return port_label(finding["port"], finding["protocol"])
 
 
 def _address(finding):
