@@ -231,9 +231,15 @@ def check(findings, allowed, compliant, probe, origin="the controller", source=N
     return checked, shown, outside
 
 
-def global_addresses(interfaces, is_inside):
+# The host names its own addresses: a hostile one could name anybody's. At most this many are
+# probed besides the inventory's address.
+MAX_ADDRESSES = 8
+
+
+def global_addresses(interfaces, is_inside, limit=MAX_ADDRESSES):
     """The host's own globally routable addresses, from ``ip -j addr`` (kernel.interface_addresses()
-    shape: {name: ["address/prefix"]}), leaving out loopback and the bridges of its guests."""
+    shape: {name: ["address/prefix"]}), leaving out loopback and the bridges of its guests; the
+    first ``limit`` only."""
     found = []
     for name, addrs in sorted((interfaces or {}).items()):
         if name == "lo" or is_inside(name):
@@ -245,7 +251,7 @@ def global_addresses(interfaces, is_inside):
                 continue
             if ip.is_global and str(ip) not in found:
                 found.append(str(ip))
-    return found
+    return found[:limit]
 
 
 _BEST = ("yes", "refused", "filtered", "open|filtered")

@@ -200,3 +200,8 @@ def test_several_addresses_combine_to_what_reached_each_entry():
     assert outside["addresses"] == ["10.88.0.5", "10.99.0.5"]
     assert outside["unexpected"] == ["2375/tcp on 10.99.0.5"]
     assert outside["disagreements"][0].startswith("10.99.0.5: 8080/tcp: the model says closed")
+
+
+def test_no_more_global_addresses_than_the_limit():
+    interfaces = {"eth0": ["8.8.%d.1/24" % i for i in range(20)]}
+    assert global_addresses(interfaces, is_inside) == ["8.8.%d.1" % i for i in range(8)]
