@@ -367,6 +367,9 @@ def parse_podman(text):
     return containers, problems
 
 
+_CHUNK_SIZE = re.compile(rb"\A[0-9A-Fa-f]{1,8}\Z")
+
+
 def _chunked(body):
     """The body of a response in chunked transfer coding; raises ContainerReadError when it is
     cut short or malformed."""
@@ -377,12 +380,10 @@ def _chunked(body):
         if end < 0:
             raise ContainerReadError("the answer ends inside its chunked body")
         size_text = body[at:end].split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise ContainerReadError(
-                "the answer has a malformed chunk size %s" % shown(size_text)
-            ) from None
+        # Hex digits only: int() would take "-6" and the loop would never move on.
+        if not _CHUNK_SIZE.match(size_text):
+            raise ContainerReadError("the answer has a malformed chunk size %s" % shown(size_text))
+        size = int(size_text, 16)
         if size == 0:
             return b"".join(out)
         start = end + 2

@@ -274,6 +274,7 @@ def forward_closures(ruleset):
     closed by a chain that holds something else."""
     closures = {}
     admitted = {}
+    opened = set()
     for chain in ruleset.chains.values() if ruleset is not None else ():
         if (chain.family, chain.table) != _OWN_FORWARD or chain.hook != "forward":
             continue
@@ -286,9 +287,12 @@ def forward_closures(ruleset):
             protocol, ports, sources, verdict = parsed
             for port in ports:
                 key = (protocol, port)
-                if key in closures:
+                if key in closures or key in opened:
                     continue
-                if verdict == "accept" and sources:
+                if verdict == "accept" and not sources:
+                    # Accepted for everyone before any reject: this chain does not close it.
+                    opened.add(key)
+                elif verdict == "accept":
                     admitted.setdefault(key, []).extend(sources)
                 elif verdict in ("reject", "drop") and not sources:
                     allowed = admitted.get(key) or []
@@ -364,10 +368,15 @@ def kernel_reach(host, sockets, read=None):
 
 
 def _unforwarded(sock):
-    why = "published by its engine, but no port forward of the kernel's ruleset and no listener"
+    # An engine may write its forward in a shape forwarded_ports() does not read (a map, a
+    # jump before the DNAT): what the engine says it publishes counts as exposed.
+    why = (
+        "published by its engine, but no port forward of the kernel's ruleset was recognised: "
+        "counted as exposed"
+    )
     return {
-        "exposure": "closed",
+        "exposure": "everyone",
         "sources": [],
-        "via": [],
-        "kernel": {"exposure": "nobody", "reason": why, "unknown": [], "excluded": []},
+        "via": ["kernel: " + why],
+        "kernel": {"exposure": "unknown", "reason": why, "unknown": ["dnat"], "excluded": []},
     }

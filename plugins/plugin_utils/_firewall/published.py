@@ -32,6 +32,10 @@ ANY_IPV4 = "0.0.0.0"  # noqa: S104 - an address read from the host, never bound 
 # What the reports and rules read of a container.
 CONTAINER_KEYS = ("engine", "id", "name", "image", "project")
 TEXT_MAX = 255
+# What holds a published port on the host when something does: the engines' proxies and the
+# engines themselves (dockerd reserves the port with its userland proxy off).
+PROXY_PROCESSES = ("docker-proxy", "dockerd", "conmon", "rootlessport", "rootlessport-child")
+PROXY_UNITS = ("docker.service", "podman.service")
 SHORT_ID = 12
 
 
@@ -140,6 +144,15 @@ def _entry(protocol, family, address, port):
     }
 
 
+def _is_proxy(sock):
+    """Whether a listener is the engine's own hold on a published port (never any other
+    process that happens to listen on the same port number)."""
+    names = [p.get("name") for p in sock.get("processes") or [] if isinstance(p, Mapping)]
+    if names:
+        return all(name in PROXY_PROCESSES for name in names)
+    return sock.get("unit") in PROXY_UNITS
+
+
 def _key(sock):
     return tuple(sock.get(k) for k in ("protocol", "family", "address", "port"))
 
@@ -176,6 +189,14 @@ def published_sockets(host, sockets, forwarded):
             for family, address in _addresses(port["host_ip"]):
                 key = (port["protocol"], family, address, port["host_port"])
                 sock = by_key.get(key)
+                if sock is not None and id(sock) not in made and not _is_proxy(sock):
+                    notes.append(
+                        "{}/{} on {}: published by {}, but held by another program; judged as "
+                        "its listener".format(
+                            port["host_port"], port["protocol"], address, container["name"]
+                        )
+                    )
+                    continue
                 listener = sock is not None and id(sock) not in made
                 if sock is None:
                     sock = _entry(port["protocol"], family, address, port["host_port"])
@@ -199,7 +220,7 @@ def published_sockets(host, sockets, forwarded):
         if sock.get("published") or id(sock) in made:
             continue
         owner = owners.get((sock.get("protocol"), sock.get("port")))
-        if owner:
+        if owner and _is_proxy(sock):
             container, port = owner
             sock["engine_container"] = container
             sock["published"] = {

@@ -337,6 +337,9 @@ CHUNKED = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
         (CHUNKED + b"5\r\n[]", "the answer ends inside its chunked body"),
         (CHUNKED + b"2\r\n[]\r\n", "the answer ends inside its chunked body"),
         (CHUNKED + b"zz\r\n", "the answer has a malformed chunk size b'zz'"),
+        # int("-6", 16) is -6: the parser must refuse it, not loop on the same line.
+        (CHUNKED + b"-6\r\n", "the answer has a malformed chunk size b'-6'"),
+        (CHUNKED + b"+2\r\n[]\r\n0\r\n\r\n", "the answer has a malformed chunk size b'+2'"),
         (b'HTTP/1.0 400 Bad Request\r\n\r\n{"message":"client version 1.12 is too old"}\n',
          "the answer is 400 Bad Request: '{\"message\":\"client version 1.12 is too old\"}'"),
         (b"HTTP/1.0 500\r\n\r\n", "the answer is 500"),

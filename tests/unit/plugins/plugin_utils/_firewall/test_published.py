@@ -243,3 +243,41 @@ def test_the_proxy_in_a_family_the_engine_does_not_publish_is_the_containers_too
     )
     assert [(e["family"], e["engine_container"]["name"], e["published"]["listener"])
             for e in out] == [("ipv4", "web", True), ("ipv6", "web", True)]  # fmt: skip
+
+
+def test_another_program_on_a_published_port_is_not_the_containers():
+    """The host's own postgres on [::]:5432 while a container publishes 127.0.0.1:5432: a rule
+    for the container's image must never allow (or skip closing) postgres."""
+    ports = [{"host_ip": "127.0.0.1", "host_port": 5432, "protocol": "tcp", "container_port": 5432}]
+    postgres = sock(5432, "::", "ipv6", unit="postgresql@15-main.service",
+                    processes=[{"name": "postgres", "pid": 900}])  # fmt: skip
+    out, notes = published_sockets(host(web(ports=ports)), [postgres], {})
+    found = by_port(out)
+    assert "engine_container" not in found[("tcp", "ipv6", "::", 5432)]
+    assert found[("tcp", "ipv4", "127.0.0.1", 5432)]["engine_container"]["name"] == "web"
+    # The same address and port held by something else: judged as that program's listener.
+    squatter = sock(9090, processes=[{"name": "nc", "pid": 901}], unit="user@1000.service")
+    out, notes = published_sockets(host(web()), [squatter], {})
+    assert "engine_container" not in by_port(out)[("tcp", "ipv4", "0.0.0.0", 9090)]
+    assert notes == [
+        "9090/tcp on 0.0.0.0: published by web, but held by another program; judged as its listener"
+    ]
+
+
+def test_an_accept_for_everyone_before_the_reject_leaves_the_port_open():
+    document = forward_ruleset()
+    for item in document["nftables"]:
+        rule = item.get("rule")
+        if (
+            rule
+            and rule["chain"] == "forward"
+            and rule["expr"][-1] == {"reject": {"type": "tcp reset"}}
+        ):
+            accept = dict(rule, expr=rule["expr"][:-1] + [{"accept": None}])
+    index = next(i for i, item in enumerate(document["nftables"])
+                 if item.get("rule", {}).get("expr") and item["rule"]["chain"] == "forward"
+                 and item["rule"]["expr"][-1] == {"reject": {"type": "tcp reset"}})  # fmt: skip
+    document["nftables"].insert(index, {"rule": accept})
+    closures = forward_closures(parse_ruleset(json.dumps(document)))
+    assert ("tcp", 9090) not in closures
+    assert closures[("udp", 11211)]["exposure"] == "restricted"

@@ -45,6 +45,10 @@ def containers(*extra):
 
 def docker_read(scenario="docker", proxy=True, **host):
     read = host_read(scenario, containers=containers(), **host)
+    for sock in read["listening_sockets"]:
+        if sock["port"] == 9090:
+            # The capture's ss line: cgroup:/system.slice/docker.service (docker-proxy).
+            sock.update(unit="docker.service", processes=[{"name": "docker-proxy", "pid": 812}])
     if not proxy:
         # Docker without its userland proxy: nothing listens on the published port.
         read["listening_sockets"] = [s for s in read["listening_sockets"] if s["port"] != 9090]
