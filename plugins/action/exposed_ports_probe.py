@@ -108,6 +108,16 @@ def resolve(name, field):
     return found[0], notes
 
 
+def _controllers_own(address):
+    """Why ``address`` is the controller itself (loopback, or an address of its own: a
+    port-forwarded SSH or Vagrant host), or None. A probe there sees the controller's ports."""
+    if ipaddress.ip_address(address.partition("%")[0]).is_loopback:
+        return "%s is a loopback address: the probe would see the controller's own ports" % address
+    if source_address(address) == address.partition("%")[0]:
+        return "%s is an address of the controller itself" % address
+    return None
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     # The probe runs here, on the controller: nothing runs on the host.
@@ -160,6 +170,9 @@ class ActionModule(ActionBase):
                 if not planned:
                     raise
                 return self._not_probed(result, args, "; ".join(exc.errors))
+            own = _controllers_own(address)
+            if planned and own and args["address"] is None:
+                return self._not_probed(result, args, own)
             others = []
             for index, extra in enumerate(args["addresses"]):
                 if not is_ip(extra):

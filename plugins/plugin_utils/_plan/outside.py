@@ -142,6 +142,27 @@ def _within(source, sources):
     return False
 
 
+CLOSING = ("block", "disable", "restrict")
+
+
+def _failed_from(item, reachable, seen, why):
+    """A failed finding for a compliant entry whose closure the probe contradicts."""
+    entry = dict(item)
+    entry.update(
+        rule=item.get("policy_rule") or item.get("rule") or "default",
+        action="block" if item.get("policy_action") == "disable" else item["policy_action"],
+        status="failed",
+        note=why,
+        reason=item.get("why"),
+        sources=list(item.get("policy_sources") or []),
+        reachable=reachable,
+        probe=seen,
+        # The plan called it compliant: closed already.
+        was_compliant=True,
+    )
+    return entry
+
+
 def _label(entry):
     return "{}/{}".format(entry["port"], entry["protocol"])
 
@@ -195,12 +216,24 @@ def check(findings, allowed, compliant, probe, origin="the controller", source=N
     for item in compliant:
         if item.get("why") == "loopback":
             continue
-        reachable, _seen_view = _view(probe, item, origin)
-        if reachable == "yes" and item.get("why") == "firewalled":
-            disagreements.append(
+        reachable, seen = _view(probe, item, origin)
+        if reachable == "yes" and item.get("why") in ("firewalled", "restricted"):
+            why = (
                 f"{_label(item)} on {item['address']}: the model says the firewall closes it, "
                 f"but a probe from {origin} reached {probe['address']}"
             )
+            admitted = (
+                item.get("why") == "restricted"
+                and source
+                and _within(source, item.get("exposed_to") or item.get("policy_sources"))
+            )
+            if admitted:
+                continue
+            disagreements.append(why)
+            if item.get("policy_action") in CLOSING:
+                # A closure that does not hold is a failed finding on every run, not only on
+                # the one that made it.
+                checked.append(_failed_from(item, reachable, seen, why))
     known = set(
         (e.get("protocol"), e.get("port")) for e in list(findings) + list(allowed) + list(compliant)
     )
@@ -258,8 +291,12 @@ _BEST = ("yes", "refused", "filtered", "open|filtered")
 
 
 def _rank(entry):
+    """Which view of an entry counts: one that failed it, then the most reachable."""
     reach = entry.get("reachable")
-    return _BEST.index(reach) if reach in _BEST else len(_BEST)
+    return (
+        entry.get("status") != "failed",
+        _BEST.index(reach) if reach in _BEST else len(_BEST),
+    )
 
 
 def combine(views):
@@ -267,10 +304,18 @@ def combine(views):
     entry as the address that reached it saw it (else the first that covered it)."""
     findings, allowed, outside = views[0]
     findings, allowed = list(findings), list(allowed)
+    # Entries a view adds (closures that do not hold) come after the plan's own.
+    size = sum(1 for f in findings if not f.get("was_compliant"))
     outside = dict(outside, addresses=[outside["address"]])
     for more_findings, more_allowed, more in views[1:]:
         for index, entry in enumerate(more_findings):
-            if _rank(entry) < _rank(findings[index]):
+            if index >= size:
+                key = (entry["protocol"], entry["family"], entry["address"], entry["port"])
+                if all(
+                    (f["protocol"], f["family"], f["address"], f["port"]) != key for f in findings
+                ):
+                    findings.append(entry)
+            elif _rank(entry) < _rank(findings[index]):
                 findings[index] = entry
         for index, entry in enumerate(more_allowed):
             if _rank(entry) < _rank(allowed[index]):

@@ -179,3 +179,56 @@ def test_documentation_matches_the_argument_spec():
         args = task.get("portguard.hardening.exposed_ports_probe")
         if args:
             assert set(args) <= set(spec)
+
+
+def plan_entry(port, status="open", action="block", address="0.0.0.0"):
+    return {"rule": "r", "protocol": "tcp", "family": "ipv4", "address": address, "port": port,
+            "action": action, "status": status, "note": None, "exposure": "everyone",
+            "sources": []}  # fmt: skip
+
+
+def test_the_plans_verdicts_are_checked_where_the_address_is_given(listener):
+    """A remediated finding whose port still answers fails; a closed one stays remediated."""
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    free = closed.getsockname()[1]
+    closed.close()
+    findings = [plan_entry(listener, "remediated"), plan_entry(free, "remediated")]
+    allowed = [plan_entry(listener, None, "allow")]
+    result = run({"address": "127.0.0.1", "findings": findings, "allowed": allowed})
+    assert [(f["port"], f["reachable"], f["status"]) for f in result["findings"]] == [
+        (listener, "yes", "failed"),
+        (free, "refused", "remediated"),
+    ]
+    assert [a["reachable"] for a in result["allowed"]] == ["yes"]
+    assert result["outside"]["address"] == "127.0.0.1"
+    assert result["outside"]["addresses"] == ["127.0.0.1"]
+    assert result["changed"] is False
+
+
+@pytest.mark.parametrize(
+    "task_vars, why",
+    [
+        ({"ansible_host": "127.0.0.1"}, "127.0.0.1 is a loopback address: the probe would see "
+         "the controller's own ports"),
+        ({"ansible_host": "nowhere.lab"}, "address (ansible_host): cannot resolve 'nowhere.lab'"),
+        ({"ansible_host": "one.lab", "ansible_connection": "local"},
+         "the host is the controller itself: a probe would not come from outside"),
+    ],
+)  # fmt: skip
+def test_a_host_the_controller_cannot_probe_from_outside_is_not_probed(task_vars, why):
+    findings = [plan_entry(22, "remediated")]
+    result = run({"findings": findings}, **task_vars)
+    assert result["probe"] is None
+    assert [(f["reachable"], f["status"]) for f in result["findings"]] == [
+        ("not probed", "remediated")
+    ]
+    assert result["outside"]["notes"][0].startswith("not probed from outside: " + why)
+
+
+def test_bad_plan_probe_options_name_the_field():
+    with pytest.raises(AnsibleActionFail) as raised:
+        run({"address": "127.0.0.1", "findings": [], "ports": "some", "addresses": ["x"]})
+    assert "exposed_ports_probe_ports: 'some' is not listeners, all or a list of ports" in str(
+        raised.value
+    )

@@ -205,3 +205,33 @@ def test_several_addresses_combine_to_what_reached_each_entry():
 def test_no_more_global_addresses_than_the_limit():
     interfaces = {"eth0": ["8.8.%d.1/24" % i for i in range(20)]}
     assert global_addresses(interfaces, is_inside) == ["8.8.%d.1" % i for i in range(8)]
+
+
+def test_a_closure_that_does_not_hold_fails_on_every_run():
+    """Run 2 sees the port as compliant (closed by the table), but the probe still reaches it."""
+    compliant = [{"rule": None, "protocol": "tcp", "family": "ipv4", "address": "0.0.0.0",
+                  "port": 8080, "unit": None, "why": "firewalled", "exposed_to": [],
+                  "policy_action": "block", "policy_rule": "builtin-admin",
+                  "policy_sources": []}]  # fmt: skip
+    checked, _allowed, outside = check([], [], compliant, probe({"8080": "open"}))
+    assert [
+        (f["port"], f["status"], f["action"], f["rule"], f["was_compliant"]) for f in checked
+    ] == [(8080, "failed", "block", "builtin-admin", True)]
+    assert outside["disagreements"] == [checked[0]["note"]]
+    # Reached from the source a restriction admits: as it should be.
+    restricted = [dict(compliant[0], why="restricted", policy_action="restrict",
+                       exposed_to=["10.88.0.0/16"], policy_sources=["10.88.0.0/16"])]  # fmt: skip
+    checked, _allowed, outside = check(
+        [], [], restricted, probe({"8080": "open"}), source="10.88.0.1"
+    )
+    assert (checked, outside["disagreements"]) == ([], [])
+
+
+def test_a_view_that_failed_a_finding_wins_a_tie():
+    restricted = finding(11211, status="remediated", action="restrict", sources=["10.0.0.0/8"])
+    admitted = check([restricted], [], [], probe({"11211": "open"}), source="10.1.1.1")
+    outsider = check(
+        [restricted], [], [], probe({"11211": "open"}, address="198.51.100.7"), source="192.0.2.1"
+    )
+    combined, _allowed, _outside = combine([admitted, outsider])
+    assert [(f["status"], f["probe"]["address"]) for f in combined] == [("failed", "198.51.100.7")]
