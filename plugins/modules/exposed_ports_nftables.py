@@ -62,6 +62,10 @@ options:
         comment in the table. Ids that are not 1 to 64 letters, digits or the characters
         C(_.:-) are left out with a warning; ids that do not fit in nft's 128 characters of
         comment are counted (C(+3 more)).
+      - C(forwarded) (bool, default V(false)), the port is also forwarded (a published container
+        port, or a port forward of the kernel's ruleset), so the rule is written in the table's
+        C(forward) chain too, rejecting the packets DNAT'd from that port (C(ct original
+        proto-dst)). DNAT'd traffic of other ports is never touched.
       - Any other key, a value of the wrong type, two rules for one port and protocol, and a
         rule on a port O(keep) names fail the module naming the field (C(rules[2].sources[0])),
         every problem at once, and nothing is changed. Values are not converted, so C("8080") is

@@ -135,7 +135,7 @@ def _rule_lines(rule, forwarded=False):
 
 # The line of the rules file that records its rules, for the next host read and plan.
 RULES_LINE = "# rules: "
-RECORDED = ("port", "protocol", "action", "sources", "ids")
+RECORDED = ("port", "protocol", "action", "sources", "ids", "forwarded")
 
 _HEADER = """\
 # portguard.hardening: the ports its policy closes (module exposed_ports_nftables).
@@ -165,7 +165,10 @@ def render_table(rules):
     forward = [running]
     for rule in rules:
         statements.extend(_rule_lines(rule))
-        forward.extend(_rule_lines(rule, forwarded=True))
+        # Only a port the plan knows as forwarded: DNAT'd traffic nothing judged (a router's
+        # port forwards, a Kubernetes service) is left alone.
+        if rule.get("forwarded"):
+            forward.extend(_rule_lines(rule, forwarded=True))
 
     def lines(items):
         return "".join(f"\t\t{stmt} {_comment(comment)}\n" for stmt, comment, _v in items)

@@ -31,7 +31,7 @@ from ansible_collections.portguard.hardening.plugins.module_utils._values import
 
 ACTIONS = ("block", "restrict")
 PROTOCOLS = ("tcp", "udp")
-RULE_KEYS = ("port", "protocol", "action", "sources", "ids")
+RULE_KEYS = ("port", "protocol", "action", "sources", "ids", "forwarded")
 # What may stand in a comment on the host: no quotes, spaces or line breaks.
 ID_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
@@ -124,6 +124,9 @@ def _rule(entry, where, errors, warnings):
     elif sources not in (None, [], ()):
         errors.append(f"{where}.sources: only a restrict rule takes sources, got {show(sources)}")
     ids = _ids(entry.get("ids"), where + ".ids", errors, warnings)
+    forwarded = entry.get("forwarded", False)
+    if not isinstance(forwarded, bool):
+        errors.append(f"{where}.forwarded: expected true or false, got {show(forwarded)}")
     if len(errors) > errors_before:
         return None
     return {
@@ -134,6 +137,7 @@ def _rule(entry, where, errors, warnings):
         "ipv4": v4,
         "ipv6": v6,
         "ids": ids,
+        "forwarded": forwarded,
     }
 
 
@@ -160,8 +164,9 @@ def validate(rules, keep=()):
     Raises PolicyError naming every bad field (``rules[2].sources[0]: ...``), a port given two
     rules, and every rule that would close a port ``keep`` names (the management connection).
     A normalized rule has port, protocol, action, sources (canonical, IPv4 then IPv6, merged
-    where they overlap), ipv4, ipv6 and ids (only those matching ID_RE; the others give a
-    warning).
+    where they overlap), ipv4, ipv6, ids (only those matching ID_RE; the others give a
+    warning) and forwarded (the port is also forwarded to a container or elsewhere: its DNAT'd
+    packets are closed as well; false when not given).
     """
     errors, warnings = [], []
     if not is_list(rules):

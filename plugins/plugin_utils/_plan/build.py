@@ -161,13 +161,14 @@ def _without(plan, keys):
     return trimmed
 
 
-def _entry(port, protocol, action, sources, ids):
+def _entry(port, protocol, action, sources, ids, forwarded=False):
     return {
         "port": port,
         "protocol": protocol,
         "action": action,
         "sources": sorted(sources),
         "ids": sorted(set(ids)),
+        "forwarded": bool(forwarded),
     }
 
 
@@ -188,18 +189,26 @@ def _recorded(host, keep, notes):
             )
             continue
         key = (checked["port"], checked["protocol"])
-        found[key] = _entry(key[0], key[1], checked["action"], checked["sources"], checked["ids"])
+        found[key] = _entry(
+            key[0],
+            key[1],
+            checked["action"],
+            checked["sources"],
+            checked["ids"],
+            checked["forwarded"],
+        )
     return found
 
 
-def _nftables_ops(result, ctx, host, ruleset, notes, only=None):
+def _nftables_ops(result, ctx, host, ruleset, notes, only=None, forwarded=frozenset()):
     """Every rule of table inet portguard after this run, and whether that changes the host.
 
     The table keeps what it holds (a port without a listener now stays closed for the day one
     comes back), gains the ports this plan closes and loses those whose listeners the policy
     now keeps open. ``only`` limits what it gains to those (port, protocol) keys: on a
     firewalld host the table closes only the forwarded ports, which firewalld's input rules
-    never see.
+    never see. A rule of a ``forwarded`` key (or one recorded as forwarded: the container may
+    come back) closes its DNAT'd packets too.
     """
     plan = result["plan"]
     keep = [dict(item) for item in ctx["management_ports"]]
@@ -241,6 +250,9 @@ def _nftables_ops(result, ctx, host, ruleset, notes, only=None):
         stays_open.add((entry["port"], entry["protocol"]))
     for key in (stays_open - closing) & set(desired):
         del desired[key]
+    for key, rule in desired.items():
+        was = recorded.get(key, {}).get("forwarded", False)
+        desired[key] = dict(rule, forwarded=bool(rule.get("forwarded") or was or key in forwarded))
     loaded = ruleset is not None and ("inet", "portguard") in ruleset.tables
     return {
         "rules": [desired[k] for k in sorted(desired)],
@@ -309,10 +321,10 @@ def build(read, options, connection=None, ansible_port=None, baseline=None, diff
             firewall,
             options.get("firewall_zone") or "",
         )
-        nft = _nftables_ops(result, ctx, host, ruleset, notes, only=forwarded)
+        nft = _nftables_ops(result, ctx, host, ruleset, notes, only=forwarded, forwarded=forwarded)
         ops["nftables"] = nft if nft["rules"] or nft["changes"] else None
     elif backend["name"] == "nftables":
-        ops["nftables"] = _nftables_ops(result, ctx, host, ruleset, notes)
+        ops["nftables"] = _nftables_ops(result, ctx, host, ruleset, notes, forwarded=forwarded)
     shown = exposure_diff(findings, _outlook(backend, ops, result["plan"], forwarded))
     firewall_changes = any((ops[kind] or {}).get("changes") for kind in ("firewalld", "nftables"))
     plan = {

@@ -210,7 +210,7 @@ def test_absent_removes_it_all(lab, capsys):
         (
             {"rules": [{"port": 8080, "protocol": "tcp", "action": "block", "source": ["x"]}]},
             "1 problem: rules[0]: unknown key(s) source (known: port, protocol, action, sources, "
-            "ids); nothing was changed",
+            "ids, forwarded); nothing was changed",
         ),
         (
             {"rules": [{"port": 22, "protocol": "tcp", "action": "block"}], "keep": KEEP},

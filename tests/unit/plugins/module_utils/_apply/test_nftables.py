@@ -39,6 +39,8 @@ EXAMPLE = [
         "action": "restrict",
         "sources": ["192.0.2.1", "10.0.0.0/8", "10.1.0.0/16", "2001:db8::/32"],
         "ids": ["memcached"],
+        # Published by a container too: its DNAT'd packets are closed in the forward chain.
+        "forwarded": True,
     },
     {"port": 161, "protocol": "udp", "action": "block"},
 ]
@@ -99,6 +101,7 @@ def test_the_example_renders_to_the_file_nft_loaded():
     ],
 )
 def test_rule_lines(rule, lines):
+    rule = dict(rule, forwarded=True)
     text = render_table(validate([rule])[0]).text
     _head, inputs, forwards = text.split("policy accept;\n")
     body = inputs.splitlines()
@@ -120,6 +123,14 @@ def test_rule_lines(rule, lines):
         for line in lines
     ]
     assert forward[-2:] == ["\t}", "}"]
+
+
+def test_a_port_that_is_not_forwarded_leaves_dnat_traffic_alone():
+    """A router's port forward or a Kubernetes service on the same port is nobody's finding."""
+    text = render_table(validate([{"port": 6379, "protocol": "tcp", "action": "block"}])[0]).text
+    forward = text.split("hook forward priority -10; policy accept;\n", 1)[1]
+    assert "6379" not in forward
+    assert "tcp dport 6379 reject with tcp reset" in text
 
 
 def test_no_rules_still_accepts_loopback_and_running_connections():

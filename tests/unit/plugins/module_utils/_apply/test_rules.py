@@ -28,7 +28,8 @@ KEEP = [{"port": 22, "protocol": "tcp"}]
         (
             [{"port": 80, "protocol": "tcp", "action": "block", "source": []}],
             [],
-            "rules[0]: unknown key(s) source (known: port, protocol, action, sources, ids)",
+            "rules[0]: unknown key(s) source (known: port, protocol, action, sources, ids, "
+            "forwarded)",
         ),
         (
             [{"port": "80", "protocol": "tcp", "action": "block"}],
@@ -151,3 +152,11 @@ def test_normal_form():
         "rules[0].ids[1]: 'bad id' left out of the table's comments (an id is 1 to 64 letters, "
         "digits or _ . : -)"
     ]
+
+
+def test_forwarded_is_true_or_false_and_false_when_not_given():
+    (rule,), _warnings = validate([{"port": 9090, "protocol": "tcp", "action": "block"}])
+    assert rule["forwarded"] is False
+    with pytest.raises(PolicyError) as raised:
+        validate([{"port": 9090, "protocol": "tcp", "action": "block", "forwarded": "yes"}])
+    assert raised.value.errors == ["rules[0].forwarded: expected true or false, got 'yes'"]

@@ -12,7 +12,7 @@ from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.build im
 from hostreads import host_read
 
 BLOCK_8080 = {"port": 8080, "protocol": "tcp", "action": "block", "sources": [],
-              "ids": ["builtin-admin"]}  # fmt: skip
+              "ids": ["builtin-admin"], "forwarded": False}  # fmt: skip
 
 
 def own_table(*ports):
@@ -264,7 +264,7 @@ def test_the_table_follows_todays_policy_for_a_port_it_closes():
     plan = plan_of(read, rules=rules)
     assert plan["operations"]["nftables"]["rules"] == [
         {"port": 8080, "protocol": "tcp", "action": "restrict", "sources": ["198.51.100.0/24"],
-         "ids": ["admins"]}
+         "ids": ["admins"], "forwarded": False}
     ]  # fmt: skip
     assert plan["operations"]["nftables"]["changes"] is True
 

@@ -98,7 +98,10 @@ def test_a_blocked_container_port_is_closed_in_the_own_table(proxy):
         "action": "block",
         "sources": [],
         "ids": ["no-web"],
+        "forwarded": True,
     } in rules
+    # Only the published port closes DNAT'd traffic; the lab's other closures do not.
+    assert [r["port"] for r in rules if r["forwarded"]] == [9090]
     assert plan["operations"]["units"] == []
     assert plan["changes"] is True
 
@@ -151,7 +154,14 @@ def with_table(read, forward=True):
         data["nftables"].extend(forward_chain(9090, "tcp"))
     read["host"]["ruleset"]["nft"] = json.dumps(data)
     read["host"]["portguard_rules"] = [
-        {"port": 9090, "protocol": "tcp", "action": "block", "sources": [], "ids": ["no-web"]}
+        {
+            "port": 9090,
+            "protocol": "tcp",
+            "action": "block",
+            "sources": [],
+            "ids": ["no-web"],
+            "forwarded": True,
+        }
     ]
     return read
 
