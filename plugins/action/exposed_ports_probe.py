@@ -43,6 +43,8 @@ ARGUMENT_SPEC = {
     "compliant": {"type": "list", "elements": "dict", "default": []},
     # More of the host's own addresses to probe as well (the plan's global addresses).
     "addresses": {"type": "list", "elements": "str", "default": []},
+    # Only addresses inside these networks are probed: the host names its own addresses.
+    "networks": {"type": "list", "elements": "str", "default": []},
     "concurrency": {"type": "int", "default": DEFAULTS["concurrency"]},
     "rate": {"type": "float", "default": float(DEFAULTS["rate"])},
     "timeout": {"type": "float", "default": float(DEFAULTS["timeout"])},
@@ -158,6 +160,15 @@ class ActionModule(ActionBase):
                 check_settings(settings)
             except ProbeError as exc:
                 problems.extend(exc.errors)
+            nets = []
+            for index, text in enumerate(args["networks"]):
+                try:
+                    nets.append(ipaddress.ip_network(text, strict=False))
+                except ValueError:
+                    problems.append("networks[%d]: %s is not a network" % (index, show(text)))
+            for index, extra in enumerate(args["addresses"]):
+                if not is_ip(extra):
+                    problems.append("addresses[%d]: %s is not an IP address" % (index, show(extra)))
             if problems:
                 raise ProbeError(problems)
             unprobed = UNPROBED_CONNECTIONS.get(task_vars.get("ansible_connection"))
@@ -173,14 +184,20 @@ class ActionModule(ActionBase):
             own = _controllers_own(address)
             if planned and own and args["address"] is None:
                 return self._not_probed(result, args, own)
-            others = []
-            for index, extra in enumerate(args["addresses"]):
-                if not is_ip(extra):
-                    problems.append("addresses[%d]: %s is not an IP address" % (index, show(extra)))
-                elif extra != address and extra not in others:
+            others, outside_nets = [], []
+            for extra in args["addresses"]:
+                if extra == address or extra in others:
+                    continue
+                if any(ipaddress.ip_address(extra) in net for net in nets):
                     others.append(extra)
-            if problems:
-                raise ProbeError(problems)
+                else:
+                    outside_nets.append(extra)
+            if outside_nets:
+                notes.append(
+                    "not probed: %s, outside exposed_ports_probe_networks (the host names its "
+                    "own addresses; only networks the operator lists are probed)"
+                    % ", ".join(outside_nets)
+                )
             probe = probe_host(address, ports["tcp_ports"], ports["udp_ports"], settings)
             more = [
                 probe_host(extra, ports["tcp_ports"], ports["udp_ports"], settings)

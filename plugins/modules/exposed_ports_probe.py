@@ -77,6 +77,14 @@ options:
     type: list
     elements: str
     default: []
+  networks:
+    description:
+      - The networks (CIDR) in which O(addresses) may be probed. An address outside them is not
+        probed, and a note names it, since the host reports its own addresses and a hostile one
+        could name anybody's.
+    type: list
+    elements: str
+    default: []
   ports:
     description:
       - With O(findings), which ports to probe. V(listeners) the plan's listeners and published

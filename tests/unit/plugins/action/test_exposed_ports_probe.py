@@ -232,3 +232,35 @@ def test_bad_plan_probe_options_name_the_field():
     assert "exposed_ports_probe_ports: 'some' is not listeners, all or a list of ports" in str(
         raised.value
     )
+
+
+def test_the_hosts_own_addresses_are_probed_only_inside_the_operators_networks(listener):
+    findings = [plan_entry(listener, "remediated")]
+    result = run(
+        {
+            "address": "127.0.0.1",
+            "findings": findings,
+            "addresses": ["127.0.0.2", "127.1.0.9"],
+            "networks": ["127.0.0.0/24"],
+        }
+    )
+    assert result["outside"]["addresses"] == ["127.0.0.1", "127.0.0.2"]
+    assert [p["address"] for p in result["probes"]] == ["127.0.0.2"]
+    assert (
+        "not probed: 127.1.0.9, outside exposed_ports_probe_networks"
+        in result["outside"]["notes"][0]
+    )
+
+
+def test_bad_networks_and_addresses_name_the_field():
+    with pytest.raises(AnsibleActionFail) as raised:
+        run(
+            {
+                "address": "127.0.0.1",
+                "findings": [],
+                "addresses": ["x"],
+                "networks": ["10.0.0.0/33"],
+            }
+        )
+    assert "networks[0]: '10.0.0.0/33' is not a network" in str(raised.value)
+    assert "addresses[0]: 'x' is not an IP address" in str(raised.value)
