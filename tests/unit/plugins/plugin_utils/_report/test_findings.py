@@ -9,6 +9,11 @@ from ansible_collections.portguard.hardening.plugins.plugin_utils._report.findin
     summarize,
     unremediated,
 )
+from ansible_collections.portguard.hardening.plugins.plugin_utils._report.fleet import (
+    fleet_data,
+    render_html,
+    render_markdown,
+)
 
 ADMIN_REASON = "Admin consoles and dev servers on 8080/8081/8888 are rarely meant to be public."
 
@@ -370,3 +375,23 @@ def test_exposure_diff_escapes_host_names(unit, processes, note, owner, shown_no
         # One line per finding, and nothing in it a terminal would act on.
         assert text.count("\n") == 1
         assert _raw_controls(text[:-1]) == []
+
+
+def test_a_hostile_container_name_is_data_in_every_view():
+    """Whoever starts a container names it: escapes and newlines must not reach a terminal,
+    a Markdown table or a page as markup."""
+    name = "web\x1b[2J\n| <script>alert(1)</script>"
+    finding = {"rule": "no-web", "protocol": "tcp", "family": "ipv4", "address": "0.0.0.0",
+               "port": 9090, "action": "block", "status": "open", "unit": None, "processes": [],
+               "container": {"engine": "docker", "id": "ab" * 32, "name": name,
+                             "image": "lab/busybox", "project": None}}  # fmt: skip
+    (line,) = finding_lines([finding])
+    assert "\x1b" not in line and "\n" not in line
+    assert "container web\\x1b[2J\\x0a| <script>" in line
+    run = {"playbook": "audit", "started": "2026-12-02T00:00:00Z", "check_mode": True,
+           "policy": {"default_action": "report", "rules": ["no-web"]}}  # fmt: skip
+    doc = fleet_data({"h": {"state": "ok", "report": {"findings": [finding]}}}, run)
+    page = render_html(doc)
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    table = [row for row in render_markdown(doc).splitlines() if "9090" in row]
+    assert len(table) == 1 and "\x1b" not in table[0] and "<script>" not in table[0]
