@@ -110,12 +110,13 @@ def resolve(name, field):
     return found[0], notes
 
 
-def _controllers_own(address):
+def _controllers_own(address, source):
     """Why ``address`` is the controller itself (loopback, or an address of its own: a
-    port-forwarded SSH or Vagrant host), or None. A probe there sees the controller's ports."""
+    port-forwarded SSH or Vagrant host), or None. A probe there sees the controller's ports.
+    ``source`` is source_address(address)."""
     if ipaddress.ip_address(address.partition("%")[0]).is_loopback:
         return "%s is a loopback address: the probe would see the controller's own ports" % address
-    if source_address(address) == address.partition("%")[0]:
+    if source == address.partition("%")[0]:
         return "%s is an address of the controller itself" % address
     return None
 
@@ -181,7 +182,8 @@ class ActionModule(ActionBase):
                 if not planned:
                     raise
                 return self._not_probed(result, args, "; ".join(exc.errors))
-            own = _controllers_own(address)
+            source = source_address(address)
+            own = _controllers_own(address, source)
             if planned and own and args["address"] is None:
                 return self._not_probed(result, args, own)
             others, outside_nets = [], []
@@ -215,9 +217,11 @@ class ActionModule(ActionBase):
                     args["compliant"],
                     seen,
                     ORIGIN,
-                    source_address(seen["address"]),
+                    from_here,
                 )
-                for seen in [probe] + more
+                for seen, from_here in zip(
+                    [probe] + more, [source] + [source_address(extra) for extra in others]
+                )
             ]
             findings, allowed, outside = combine(views)
             result.update(findings=findings, allowed=allowed, outside=outside)

@@ -201,19 +201,26 @@ def _bad_port(where, field, index, why, problems):
     problems.append("%s: %s[%d] %s: left out" % (where, field, index, why))
 
 
+def _port_entries(ports, where, problems):
+    """(index, entry) of an engine's Ports array, each entry an object; what is not is a
+    problem and left out."""
+    if ports is None:
+        return
+    if not isinstance(ports, list):
+        problems.append("%s: Ports is %s, not an array: left out" % (where, json_type(ports)))
+        return
+    for index, entry in enumerate(ports):
+        if isinstance(entry, dict):
+            yield index, entry
+        else:
+            _bad_port(where, "Ports", index, "is %s, not an object" % json_type(entry), problems)
+
+
 def _docker_ports(ports, where, problems):
     """Docker's Ports: one entry per address and port; those without PublicPort are exposed
     but not published."""
     found = []
-    if ports is None:
-        return found
-    if not isinstance(ports, list):
-        problems.append("%s: Ports is %s, not an array: left out" % (where, json_type(ports)))
-        return found
-    for index, entry in enumerate(ports):
-        if not isinstance(entry, dict):
-            _bad_port(where, "Ports", index, "is %s, not an object" % json_type(entry), problems)
-            continue
+    for index, entry in _port_entries(ports, where, problems):
         if entry.get("PublicPort") in (None, 0):
             continue
         mapping = _mapping(
@@ -288,15 +295,7 @@ def _podman_ports(ports, where, problems):
     consecutive ports, protocol possibly "tcp,udp"); 3.x {hostIP, containerPort, hostPort,
     protocol}."""
     found = []
-    if ports is None:
-        return found
-    if not isinstance(ports, list):
-        problems.append("%s: Ports is %s, not an array: left out" % (where, json_type(ports)))
-        return found
-    for index, entry in enumerate(ports):
-        if not isinstance(entry, dict):
-            _bad_port(where, "Ports", index, "is %s, not an object" % json_type(entry), problems)
-            continue
+    for index, entry in _port_entries(ports, where, problems):
         if "host_port" in entry or "container_port" in entry:
             host_ip, host_port = entry.get("host_ip"), entry.get("host_port")
             container_port, count = entry.get("container_port"), entry.get("range", 1)

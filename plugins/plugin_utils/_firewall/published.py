@@ -153,6 +153,15 @@ def _is_proxy(sock):
     return sock.get("unit") in PROXY_UNITS
 
 
+def _publication(port, forwarded, listener):
+    """What a socket entry says of the publication it stands for."""
+    return {
+        "container_port": port["container_port"],
+        "forward": forwarded.get((port["protocol"], port["host_port"])),
+        "listener": listener,
+    }
+
+
 def _key(sock):
     return tuple(sock.get(k) for k in ("protocol", "family", "address", "port"))
 
@@ -205,11 +214,7 @@ def published_sockets(host, sockets, forwarded):
                     out.append(sock)
                     listed.append(sock)
                 sock["engine_container"] = container
-                sock["published"] = {
-                    "container_port": port["container_port"],
-                    "forward": forwarded.get((port["protocol"], port["host_port"])),
-                    "listener": listener,
-                }
+                sock["published"] = _publication(port, forwarded, listener)
     # The engine's proxy may hold the port in a family the engine does not publish it in
     # (docker-proxy on [::] for an IPv4 publication): the port is the container's there too.
     owners = {}
@@ -223,11 +228,7 @@ def published_sockets(host, sockets, forwarded):
         if owner and _is_proxy(sock):
             container, port = owner
             sock["engine_container"] = container
-            sock["published"] = {
-                "container_port": port["container_port"],
-                "forward": forwarded.get((port["protocol"], port["host_port"])),
-                "listener": True,
-            }
+            sock["published"] = _publication(port, forwarded, True)
     for (protocol, port), where in sorted(forwarded.items()):
         if (protocol, port) in explained:
             continue

@@ -22,6 +22,7 @@ from ansible_collections.portguard.hardening.plugins.module_utils._values import
     is_port,
     show,
 )
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy.rules import _within
 
 MODES = ("listeners", "all")
 ADDRESSES = ("host", "global")
@@ -128,20 +129,6 @@ def _view(probe, entry, origin):
     return reachable, seen
 
 
-def _within(source, sources):
-    try:
-        ip = ipaddress.ip_address(source)
-    except ValueError:
-        return False
-    for net in sources or []:
-        try:
-            if ip in ipaddress.ip_network(net, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
-
-
 CLOSING = ("block", "disable", "restrict")
 
 
@@ -161,6 +148,11 @@ def _failed_from(item, reachable, seen, why):
         was_compliant=True,
     )
     return entry
+
+
+def _admits(sources, source):
+    """Whether a restriction to ``sources`` admits the probe's own address ``source``."""
+    return bool(source) and _within(source, sources or [])
 
 
 def _label(entry):
@@ -184,11 +176,7 @@ def check(findings, allowed, compliant, probe, origin="the controller", source=N
         entry["reachable"], entry["probe"] = reachable, seen
         label = _label(entry)
         if reachable == "yes" and entry.get("status") == "remediated":
-            admitted = (
-                entry.get("action") == "restrict"
-                and source
-                and _within(source, entry.get("sources"))
-            )
+            admitted = entry.get("action") == "restrict" and _admits(entry.get("sources"), source)
             if not admitted:
                 why = (
                     f"{label}: the model says closed, but a probe from {origin} reached "
@@ -222,10 +210,8 @@ def check(findings, allowed, compliant, probe, origin="the controller", source=N
                 f"{_label(item)} on {item['address']}: the model says the firewall closes it, "
                 f"but a probe from {origin} reached {probe['address']}"
             )
-            admitted = (
-                item.get("why") == "restricted"
-                and source
-                and _within(source, item.get("exposed_to") or item.get("policy_sources"))
+            admitted = item.get("why") == "restricted" and _admits(
+                item.get("exposed_to") or item.get("policy_sources"), source
             )
             if admitted:
                 continue
