@@ -531,8 +531,15 @@ def test_both_engines_with_problems_named_by_engine(serve, tmp_path):
     (tmp_path / "storage").mkdir()
     text = json.dumps([_podman_entry([{"hostPort": 1, "containerPort": 1, "protocol": "x"}])])
     podman = Podman((0, text, ""))
+    # The run directory is the test's own: the machine's /run/containers/storage exists only
+    # once podman has run there.
     found, errors = read_containers(
-        RUNNING, podman.run, "/usr/bin/podman", (server.path,), str(tmp_path / "storage")
+        RUNNING,
+        podman.run,
+        "/usr/bin/podman",
+        (server.path,),
+        str(tmp_path / "storage"),
+        podman_runroot=str(tmp_path),
     )
     assert [(c["engine"], c["name"]) for c in found["containers"]] == [
         ("docker", "web"),
