@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
-import socket
+from collections.abc import Mapping
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
@@ -21,6 +21,12 @@ from ansible_collections.portguard.hardening.plugins.module_utils._probe.scan im
     probe_host,
 )
 from ansible_collections.portguard.hardening.plugins.module_utils._probe.udp import PROBES
+from ansible_collections.portguard.hardening.plugins.module_utils._probe.vantage import (
+    is_ip,
+    own_address,
+    resolve,
+    source_address,
+)
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
     PolicyError,
     count_problems,
@@ -50,6 +56,10 @@ ARGUMENT_SPEC = {
     "timeout": {"type": "float", "default": float(DEFAULTS["timeout"])},
     "budget": {"type": "float", "default": float(DEFAULTS["budget"])},
     "tries": {"type": "int", "default": DEFAULTS["tries"]},
+    # The scanner hosts' views: the registered result of the role's exposed_ports_scan task.
+    "scanned": {"type": "dict"},
+    # Whether the controller probes as well (false: the scanners' views only).
+    "here": {"type": "bool", "default": True},
 }
 SETTINGS = ("concurrency", "rate", "timeout", "budget", "tries")
 DEFAULT_PORTS = {"tcp_ports": ["1-65535"], "udp_ports": sorted(PROBES)}
@@ -60,65 +70,55 @@ UNPROBED_CONNECTIONS = {
 }
 
 
-def source_address(address):
-    """The controller's address toward ``address`` (a UDP socket connected, nothing sent), or
-    None."""
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    try:
-        with socket.socket(family, socket.SOCK_DGRAM) as probe:
-            probe.connect((address.partition("%")[0], 9))
-            return probe.getsockname()[0]
-    except OSError:
-        return None
+class _NotHere(Exception):
+    """The plan's host cannot be probed from the controller; the message says why."""
 
 
-def is_ip(text):
-    try:
-        ipaddress.ip_address(text.partition("%")[0])
-    except ValueError:
-        return False
-    return True
+def _scanner_name(item):
+    name = item.get("item")
+    return name if isinstance(name, str) else "?"
 
 
-def resolve(name, field):
-    """(the address to probe, notes): an IP literal as it is, a name resolved here, its first
-    address in the resolver's order, the others named in a note."""
-    if not isinstance(name, str) or not name.strip():
-        raise ProbeError(
-            ["%s: expected a host name or an IP address, got %s" % (field, show(name))]
-        )
-    name = name.strip()
-    if is_ip(name):
-        return name, []
-    try:
-        infos = socket.getaddrinfo(name, None, socket.AF_UNSPEC, socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
-        raise ProbeError(["%s: cannot resolve %s: %s" % (field, show(name), exc)]) from None
-    found = []
-    for info in infos:
-        address = info[4][0]
-        if address not in found:
-            found.append(address)
-    if not found:
-        raise ProbeError(["%s: %s resolves to no address" % (field, show(name))])
-    notes = []
-    if len(found) > 1:
-        notes.append(
-            "%s resolves to %d addresses (%s); probed the first only"
-            % (show(name), len(found), ", ".join(found))
-        )
-    return found[0], notes
-
-
-def _controllers_own(address, source):
-    """Why ``address`` is the controller itself (loopback, or an address of its own: a
-    port-forwarded SSH or Vagrant host), or None. A probe there sees the controller's ports.
-    ``source`` is source_address(address)."""
-    if ipaddress.ip_address(address.partition("%")[0]).is_loopback:
-        return "%s is a loopback address: the probe would see the controller's own ports" % address
-    if source == address.partition("%")[0]:
-        return "%s is an address of the controller itself" % address
-    return None
+def scanner_views(scanned, host):
+    """([(probe, origin)], notes): what each scanner host saw of ``host``, from the registered
+    result of the role's exposed_ports_scan loop (one item per scanner). A scanner that failed
+    or was unreachable, or that did not probe the host, is named in a note; an answer that is
+    not a probe's shape is left out with a note, as a scanner's output is data."""
+    views, notes = [], []
+    if not isinstance(scanned, Mapping):
+        return views, notes
+    for item in scanned.get("results") or []:
+        if not isinstance(item, Mapping) or item.get("skipped"):
+            continue
+        origin = "scanner %s" % show(_scanner_name(item))
+        # The role's task does not fail on a scanner (failed_when: false): a result without
+        # probes is one that failed.
+        if (
+            item.get("unreachable")
+            or item.get("failed")
+            or not isinstance(item.get("probes"), list)
+        ):
+            why = item.get("msg") or ("unreachable" if item.get("unreachable") else "failed")
+            notes.append("not probed from %s: %s" % (origin, show(why)))
+            continue
+        seen_host = False
+        for probe in item.get("probes") or []:
+            if not isinstance(probe, Mapping) or probe.get("host") != host:
+                continue
+            seen_host = True
+            if not is_ip(probe.get("address")) or not all(
+                isinstance(probe.get(p) or {}, Mapping) for p in ("tcp", "udp")
+            ):
+                notes.append("%s sent an answer that is not a probe's; left out" % origin)
+                continue
+            views.append((probe, origin))
+        for skipped in item.get("unprobed") or []:
+            if isinstance(skipped, Mapping) and skipped.get("host") == host:
+                seen_host = True
+                notes.append("not probed from %s: %s" % (origin, show(skipped.get("why") or "?")))
+        if not seen_host:
+            notes.append("not probed from %s: the host was not among its targets" % origin)
+    return views, notes
 
 
 class ActionModule(ActionBase):
@@ -172,66 +172,96 @@ class ActionModule(ActionBase):
                     problems.append("addresses[%d]: %s is not an IP address" % (index, show(extra)))
             if problems:
                 raise ProbeError(problems)
-            unprobed = UNPROBED_CONNECTIONS.get(task_vars.get("ansible_connection"))
-            if planned and unprobed and args["address"] is None:
-                return self._not_probed(result, args, unprobed)
-            # Names are resolved only once everything else is known to be good.
-            try:
-                address, notes = resolve(target, field)
-            except ProbeError as exc:
-                if not planned:
-                    raise
-                return self._not_probed(result, args, "; ".join(exc.errors))
-            source = source_address(address)
-            own = _controllers_own(address, source)
-            if planned and own and args["address"] is None:
-                return self._not_probed(result, args, own)
-            others, outside_nets = [], []
-            for extra in args["addresses"]:
-                if extra == address or extra in others:
-                    continue
-                if any(ipaddress.ip_address(extra) in net for net in nets):
-                    others.append(extra)
-                else:
-                    outside_nets.append(extra)
-            if outside_nets:
-                notes.append(
-                    "not probed: %s, outside exposed_ports_probe_networks (the host names its "
-                    "own addresses; only networks the operator lists are probed)"
-                    % ", ".join(outside_nets)
-                )
-            probe = probe_host(address, ports["tcp_ports"], ports["udp_ports"], settings)
-            more = [
-                probe_host(extra, ports["tcp_ports"], ports["udp_ports"], settings)
-                for extra in others
-            ]
+            if not planned:
+                probes, sources = self._probe_here(args, target, field, nets, ports, settings)
+            elif not args["here"]:
+                probes, sources, why_not = [], [], None
+            else:
+                why_not = UNPROBED_CONNECTIONS.get(task_vars.get("ansible_connection"))
+                if why_not and args["address"] is not None:
+                    why_not = None
+                probes, sources = [], []
+                if why_not is None:
+                    try:
+                        probes, sources = self._probe_here(
+                            args, target, field, nets, ports, settings
+                        )
+                    except _NotHere as exc:
+                        why_not = str(exc)
         except (ProbeError, PolicyError) as exc:
             raise AnsibleActionFail("%s: %s" % (show(host), count_problems(exc.errors))) from None
-        probe["notes"] = notes + probe["notes"]
-        result.update(changed=False, probe=probe)
-        if planned:
-            views = [
-                check(
-                    args["findings"],
-                    args["allowed"],
-                    args["compliant"],
-                    seen,
-                    ORIGIN,
-                    from_here,
-                )
-                for seen, from_here in zip(
-                    [probe] + more, [source] + [source_address(extra) for extra in others]
-                )
-            ]
-            findings, allowed, outside = combine(views)
-            result.update(findings=findings, allowed=allowed, outside=outside)
-        if more:
-            result["probes"] = more
+        if not planned:
+            result.update(changed=False, probe=probes[0])
+            if probes[1:]:
+                result["probes"] = probes[1:]
+            return result
+        plan = (args["findings"], args["allowed"], args["compliant"])
+        views = [
+            check(*plan, probe=seen, origin=ORIGIN, source=from_here)
+            for seen, from_here in zip(probes, sources)
+        ]
+        scanned, scanner_notes = scanner_views(args["scanned"], host)
+        views.extend(
+            check(*plan, probe=seen, origin=origin, source=seen.get("source"))
+            for seen, origin in scanned
+        )
+        lines = [] if why_not is None else ["not probed from the controller: " + why_not]
+        lines.extend(scanner_notes)
+        if not views:
+            if why_not is not None and args["scanned"] is None:
+                return self._not_probed(result, args, why_not)
+            if not args["here"] and args["scanned"] is None:
+                lines.append("no scanner host is named in exposed_ports_probe_from")
+            return self._not_probed(result, args, lines)
+        findings, allowed, outside = combine(views)
+        outside["notes"] = lines + outside["notes"]
+        result.update(changed=False, findings=findings, allowed=allowed, outside=outside)
+        result["probe"] = probes[0] if probes else None
+        if probes[1:]:
+            result["probes"] = probes[1:]
         return result
 
     @staticmethod
+    def _probe_here(args, target, field, nets, ports, settings):
+        """([probe of the address, probes of the host's other addresses], [the controller's
+        source address toward each]). Raises _NotHere when the plan's host cannot be
+        probed from the controller, ProbeError when a given address cannot."""
+        planned = args["findings"] is not None
+        # Names are resolved only once everything else is known to be good.
+        try:
+            address, notes = resolve(target, field)
+        except ProbeError as exc:
+            if not planned:
+                raise
+            raise _NotHere("; ".join(exc.errors)) from None
+        source = source_address(address)
+        own = own_address(address, source)
+        if planned and own and args["address"] is None:
+            raise _NotHere(own)
+        others, outside_nets = [], []
+        for extra in args["addresses"]:
+            if extra == address or extra in others:
+                continue
+            if any(ipaddress.ip_address(extra) in net for net in nets):
+                others.append(extra)
+            else:
+                outside_nets.append(extra)
+        if outside_nets:
+            notes.append(
+                "not probed: %s, outside exposed_ports_probe_networks (the host names its "
+                "own addresses; only networks the operator lists are probed)"
+                % ", ".join(outside_nets)
+            )
+        probes = [
+            probe_host(each, ports["tcp_ports"], ports["udp_ports"], settings)
+            for each in [address] + others
+        ]
+        probes[0]["notes"] = notes + probes[0]["notes"]
+        return probes, [source] + [source_address(extra) for extra in others]
+
+    @staticmethod
     def _not_probed(result, args, why):
-        """The plan's entries as they are, each not probed, and why."""
+        """The plan's entries as they are, each not probed, and why (a line, or lines)."""
         marked = []
         for entry in args["findings"]:
             marked.append(dict(entry, reachable="not probed", probe=None))
@@ -244,7 +274,7 @@ class ActionModule(ActionBase):
             "elapsed": 0,
             "disagreements": [],
             "unexpected": [],
-            "notes": ["not probed from outside: " + why],
+            "notes": (["not probed from outside: " + why] if isinstance(why, str) else list(why)),
         }
         result.update(changed=False, probe=None, findings=marked, allowed=allowed, outside=outside)
         return result

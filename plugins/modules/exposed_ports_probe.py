@@ -114,6 +114,22 @@ options:
     description: Datagrams sent to a silent UDP port, 1 to 10.
     type: int
     default: 2
+  scanned:
+    description:
+      - With O(findings), the registered result of a looped, delegated
+        M(portguard.hardening.exposed_ports_scan) task (one item per scanner host). Each
+        scanner's view of this host is checked against the plan like the controller's own and
+        combined with it; an entry is reported as the view that failed it saw it (else the one
+        that reached it), and RV(outside) names every prober in C(from). A scanner that failed,
+        was unreachable or did not probe the host is named in a note.
+    type: dict
+  here:
+    description:
+      - With O(findings), whether the controller probes the host as well. V(false) checks the
+        plan against the O(scanned) views only (the role passes V(false) when
+        C(exposed_ports_probe_from) leaves out C(controller)).
+    type: bool
+    default: true
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
@@ -182,10 +198,12 @@ outside:
       type: list
       elements: str
     from:
-      description: Where the probe came from.
+      description:
+        - Where the probe came from - V(the controller), V(scanner 'NAME') - every prober,
+          comma-separated, when scanner hosts probed as well.
       type: str
     source:
-      description: The controller's own address toward the host, when known.
+      description: The first prober's own address toward the host, when known.
       type: str
     elapsed:
       description: Seconds the probe took.
@@ -203,7 +221,7 @@ outside:
       type: list
       elements: str
 probe:
-  description: What the probe found; null when it did not run.
+  description: What the controller's probe found; null when it did not run.
   returned: always
   type: dict
   contains:

@@ -286,8 +286,9 @@ def _rank(entry):
 
 
 def combine(views):
-    """One (findings, allowed, outside) of several check() answers, one per probed address: each
-    entry as the address that reached it saw it (else the first that covered it)."""
+    """One (findings, allowed, outside) of several check() answers, one per probed address and
+    prober: each entry as the view that failed it or reached it saw it (else the first that
+    covered it); ``from`` names every prober, ``addresses`` every address probed."""
     findings, allowed, outside = views[0]
     findings, allowed = list(findings), list(allowed)
     # Entries a view adds (closures that do not hold) come after the plan's own.
@@ -306,7 +307,10 @@ def combine(views):
         for index, entry in enumerate(more_allowed):
             if _rank(entry) < _rank(allowed[index]):
                 allowed[index] = entry
-        outside["addresses"].append(more["address"])
+        if more["address"] not in outside["addresses"]:
+            outside["addresses"].append(more["address"])
+        if more["from"] not in outside["from"].split(", "):
+            outside["from"] = "{}, {}".format(outside["from"], more["from"])
         for key in ("disagreements", "notes"):
             outside[key] = outside[key] + [f"{more['address']}: {line}" for line in more[key]]
         outside["unexpected"] = outside["unexpected"] + [

@@ -1,0 +1,90 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the portguard.hardening collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller side of exposed_ports_scan: with ``hosts``, each host's ports to probe from its
+plan (registered by the role), and its address from the inventory; then the module runs on the
+task's host - the scanner the task is delegated to - in one round trip."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from collections.abc import Mapping
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.plugins.action import ActionBase
+from ansible_collections.portguard.hardening.plugins.module_utils._values import (
+    PolicyError,
+    count_problems,
+    show,
+)
+from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.outside import probe_ports
+
+MODULE = "portguard.hardening.exposed_ports_scan"
+# The role registers each host's plan under this name (roles/exposed_ports/tasks/evaluate.yml).
+PLANNED = "__exposed_ports_planned"
+
+
+def targets_of(hosts, hostvars, wanted, template=lambda value: value):
+    """The module's targets for inventory ``hosts``: each host with a plan whose probe is not
+    switched off, at exposed_ports_probe_address or ansible_host (else its name), with the
+    ports probe_ports() gives for ``wanted``. PolicyError names the field."""
+    targets = []
+    for host in hosts:
+        values = hostvars.get(host) if isinstance(host, str) else None
+        if not isinstance(values, Mapping):
+            continue
+        planned = values.get(PLANNED)
+        plan = planned.get("plan") if isinstance(planned, Mapping) else None
+        if not isinstance(plan, Mapping):
+            continue
+        if not boolean(template(values.get("exposed_ports_probe", True)), strict=False):
+            continue
+        ports = probe_ports(plan, wanted)
+        address = (
+            template(values.get("exposed_ports_probe_address") or "")
+            or template(values.get("ansible_host") or "")
+            or host
+        )
+        targets.append(
+            {"host": host, "address": address, "tcp_ports": ports["tcp"], "udp_ports": ports["udp"]}
+        )
+    return targets
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_diff = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        task_vars = task_vars or {}
+        args = dict(self._task.args)
+        hosts = args.pop("hosts", None)
+        wanted = args.pop("ports", "listeners")
+        if hosts is not None:
+            if args.get("targets") is not None:
+                raise AnsibleActionFail("hosts and targets: give one of them, not both")
+            if not isinstance(hosts, list):
+                raise AnsibleActionFail(
+                    "hosts: expected a list of inventory names, got %s" % show(hosts)
+                )
+            template = self._templar.template if self._templar is not None else (lambda v: v)
+            try:
+                args["targets"] = targets_of(
+                    hosts, task_vars.get("hostvars") or {}, wanted, template
+                )
+            except PolicyError as exc:
+                raise AnsibleActionFail(count_problems(exc.errors)) from None
+        elif args.get("targets") is None:
+            raise AnsibleActionFail("one of targets and hosts is required")
+        if not args["targets"]:
+            result.update(changed=False, probes=[], unprobed=[])
+            return result
+        result.update(
+            self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
+        )
+        return result
