@@ -15,7 +15,7 @@ version_added: 0.4.0
 description:
   - Runs on the task's host - a scanner host, usually reached by C(delegate_to) - and probes the
     O(targets) from there, the way M(portguard.hardening.exposed_ports_probe) probes from the
-    controller: the same TCP connects and UDP requests, the same states, the same pacing.
+    controller - the same TCP connects and UDP requests, the same states, the same pacing.
     docs/probe.md lists every byte sent.
   - A target's name is resolved on the scanner. A target that is the scanner itself (a loopback
     address, or an address of its own) is not probed and is listed in RV(unprobed) with why.

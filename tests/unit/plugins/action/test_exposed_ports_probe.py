@@ -264,3 +264,86 @@ def test_bad_networks_and_addresses_name_the_field():
         )
     assert "networks[0]: '10.0.0.0/33' is not a network" in str(raised.value)
     assert "addresses[0]: 'x' is not an IP address" in str(raised.value)
+
+
+def scanner_probe(host, port, state, address="192.0.2.10", source="198.51.100.5"):
+    return {"host": host, "address": address, "source": source, "tcp": {str(port): state},
+            "udp": {}, "notes": [], "errors": [], "elapsed": 0.2}  # fmt: skip
+
+
+def scanned(*items):
+    return {"changed": False, "results": list(items)}
+
+
+def test_a_scanners_view_fails_a_closure_the_controller_sees_hold(listener):
+    """The controller finds the port refused; the scanner reaches it: the finding fails, and the
+    view that failed it is the one reported."""
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    free = closed.getsockname()[1]
+    closed.close()
+    findings = [plan_entry(free, "remediated")]
+    views = scanned(
+        {"item": "scan1", "probes": [scanner_probe("web1", free, "open"),
+                                     scanner_probe("web2", free, "refused")],
+         "unprobed": []},
+    )  # fmt: skip
+    result = run({"address": "127.0.0.1", "findings": findings, "scanned": views})
+    [finding] = result["findings"]
+    assert (finding["status"], finding["reachable"]) == ("failed", "yes")
+    assert finding["probe"] == {"from": "scanner 'scan1'", "address": "192.0.2.10", "state": "open"}
+    assert result["outside"]["from"] == "the controller, scanner 'scan1'"
+    assert result["outside"]["addresses"] == ["127.0.0.1", "192.0.2.10"]
+    assert result["outside"]["disagreements"] == [
+        "192.0.2.10: %d/tcp: the model says closed, but a probe from scanner 'scan1' reached "
+        "192.0.2.10" % free
+    ]
+    assert result["probe"]["tcp"] == {str(free): "refused"}
+
+
+def test_the_scanners_views_alone_when_the_controller_is_left_out():
+    findings = [plan_entry(22, "open")]
+    views = scanned(
+        {"item": "scan1", "probes": [scanner_probe("web1", 22, "filtered")], "unprobed": []},
+        {"item": "scan2", "unreachable": True, "msg": "ssh: connect to host scan2 port 22"},
+        {"item": "scan3", "failed": False, "failed_when_result": False, "msg": "no python3"},
+        {"item": "scan4", "probes": [], "unprobed": [
+            {"host": "web1", "address": "192.0.2.10", "why": "192.0.2.10 is an address of "
+             "this scanner itself"}]},
+        {"item": "scan5", "probes": [dict(scanner_probe("web1", 22, "open"), address="x")]},
+    )  # fmt: skip
+    result = run({"findings": findings, "scanned": views, "here": False}, ansible_host="one.lab")
+    assert result["probe"] is None
+    assert [(f["reachable"], f["probe"]["from"]) for f in result["findings"]] == [
+        ("filtered", "scanner 'scan1'")
+    ]
+    assert result["outside"]["from"] == "scanner 'scan1'"
+    assert result["outside"]["notes"][:4] == [
+        "not probed from scanner 'scan2': 'ssh: connect to host scan2 port 22'",
+        "not probed from scanner 'scan3': 'no python3'",
+        "not probed from scanner 'scan4': '192.0.2.10 is an address of this scanner itself'",
+        "scanner 'scan5' sent an answer that is not a probe's; left out",
+    ]
+
+
+@pytest.mark.parametrize(
+    "args, task_vars, notes",
+    [
+        ({"here": False}, {}, ["no scanner host is named in exposed_ports_probe_from"]),
+        (
+            {"scanned": scanned({"item": "scan1", "probes": [], "unprobed": []})},
+            {"ansible_host": "127.0.0.1"},
+            [
+                "not probed from the controller: 127.0.0.1 is a loopback address: the probe "
+                "would see the controller's own ports",
+                "not probed from scanner 'scan1': the host was not among its targets",
+            ],
+        ),
+    ],
+)
+def test_no_view_at_all_says_why_for_each_prober(args, task_vars, notes):
+    result = run(dict(args, findings=[plan_entry(22, "remediated")]), **task_vars)
+    assert [(f["reachable"], f["status"]) for f in result["findings"]] == [
+        ("not probed", "remediated")
+    ]
+    assert result["outside"]["notes"] == notes
