@@ -1,6 +1,6 @@
 # portguard.hardening: every target sets up what it needs on a fresh Debian machine.
 #   make demo    bring up the lab fleet and run portguard against it
-#   make test    lint, unit, render, sanity, build, the version matrix, Molecule scenarios
+#   make test    lint, unit, kernel, render, sanity, build, the version matrix, Molecule scenarios
 SHELL := /bin/bash
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 VENV := $(ROOT)/.venv
@@ -13,7 +13,7 @@ export ANSIBLE_CONFIG := $(ROOT)/lab/ansible.cfg
 # Scenarios run by `make molecule`, in order; override with SCENARIOS="smoke ...".
 SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: setup packages images demo lab-down test lint unit render sanity build matrix molecule bench bench-baseline bench-ruleset bench-fleet bench-probe clean
+.PHONY: setup packages images demo lab-down test lint unit kernel render sanity build matrix molecule bench bench-baseline bench-ruleset bench-fleet bench-probe clean
 
 # The virtualenv only: enough for lint, unit, sanity and build, without root.
 setup:
@@ -40,6 +40,9 @@ lint: setup
 
 unit: setup
 	@scripts/test.sh --only unit
+
+kernel: setup
+	@scripts/test.sh --only kernel
 
 render: packages
 	@scripts/test.sh --only render

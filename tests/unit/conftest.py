@@ -1,10 +1,19 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Fixtures of the unit tests: captured procfs trees.  tests/conftest.py makes the checkout
-importable as ansible_collections.portguard.hardening."""
+"""Fixtures of the unit tests: captured procfs trees, and the line between pure tests and those
+that use this machine's kernel.  tests/conftest.py makes the checkout importable as
+ansible_collections.portguard.hardening.
 
+A test that opens a socket (loopback TCP and UDP, a unix socket of a stand-in server) or reads
+the real /proc or /sys is marked ``kernel``; scripts/test.sh runs those in a stage of their own
+(``pytest -m kernel``) after the pure ones (``-m "not kernel"``). An unmarked test that does
+either fails with KernelUse, so that the line holds.
+"""
+
+import builtins
 import json
 import os
 import shutil
+import socket
 
 import pytest
 
@@ -73,3 +82,55 @@ def proc_tree(tmp_path):
         return build_proc_tree(source, str(tmp_path / "proc"))
 
     return build
+
+
+KERNEL_PATHS = ("/proc", "/sys")
+
+
+class KernelUse(BaseException):
+    """Raised where an unmarked test reaches the kernel. A BaseException: the code under test
+    catches OSError and Exception, and must not take this for a failure of the host's own."""
+
+
+def _kernel_path(path):
+    try:
+        path = os.fsdecode(path)
+    except TypeError:
+        return False  # a file descriptor
+    return any(path == p or path.startswith(p + "/") for p in KERNEL_PATHS)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "kernel: uses this machine's kernel (sockets, the real /proc or /sys)"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _pure_unless_marked(request, monkeypatch):
+    """Unmarked tests run without sockets and without the real /proc and /sys."""
+    if request.node.get_closest_marker("kernel") is not None:
+        return
+
+    def refuse(what):
+        raise KernelUse(
+            "%s: this test uses the kernel; mark it @pytest.mark.kernel (tests/unit/conftest.py)"
+            % what
+        )
+
+    class NoSocket(socket.socket):
+        def __init__(self, *args, **kwargs):
+            refuse("socket.socket")
+
+    def guarded(call, name):
+        def check(path=".", *args, **kwargs):
+            if _kernel_path(path):
+                refuse("%s(%r)" % (name, path))
+            return call(path, *args, **kwargs)
+
+        return check
+
+    monkeypatch.setattr(socket, "socket", NoSocket)
+    monkeypatch.setattr(builtins, "open", guarded(builtins.open, "open"))
+    for name in ("listdir", "scandir", "readlink", "stat", "lstat"):
+        monkeypatch.setattr(os, name, guarded(getattr(os, name), "os." + name))

@@ -56,6 +56,7 @@ def run(args, check_mode=False, **task_vars):
 
 
 @pytest.mark.parametrize("check_mode", [False, True])
+@pytest.mark.kernel
 def test_probes_the_given_address(listener, check_mode):
     result = run(
         {"address": "127.0.0.1", "tcp_ports": [listener], "udp_ports": []}, check_mode=check_mode
@@ -87,6 +88,7 @@ def test_probes_the_given_address(listener, check_mode):
         ({"inventory_hostname": "one.lab"}, "127.0.0.1", []),  # no ansible_host: the name
     ],
 )
+@pytest.mark.kernel
 def test_the_default_address_is_the_hosts(listener, task_vars, address, notes):
     result = run({"tcp_ports": [listener], "udp_ports": []}, **task_vars)
     assert result["probe"]["address"] == address
@@ -94,6 +96,7 @@ def test_the_default_address_is_the_hosts(listener, task_vars, address, notes):
     assert result["probe"]["tcp"] == {str(listener): "open"}
 
 
+@pytest.mark.kernel
 def test_ranges_and_strings_are_ports(listener):
     result = run(
         {
@@ -143,6 +146,7 @@ def test_ranges_and_strings_are_ports(listener):
         ),
     ],
 )
+@pytest.mark.kernel
 def test_errors_name_the_field(args, task_vars, message):
     with pytest.raises(AnsibleActionFail) as caught:
         run(args, **task_vars)
@@ -187,6 +191,7 @@ def plan_entry(port, status="open", action="block", address="0.0.0.0"):
             "sources": []}  # fmt: skip
 
 
+@pytest.mark.kernel
 def test_the_plans_verdicts_are_checked_where_the_address_is_given(listener):
     """A remediated finding whose port still answers fails; a closed one stays remediated."""
     closed = socket.socket()
@@ -216,6 +221,7 @@ def test_the_plans_verdicts_are_checked_where_the_address_is_given(listener):
          "the host is the controller itself: a probe would not come from outside"),
     ],
 )  # fmt: skip
+@pytest.mark.kernel
 def test_a_host_the_controller_cannot_probe_from_outside_is_not_probed(task_vars, why):
     findings = [plan_entry(22, "remediated")]
     result = run({"findings": findings}, **task_vars)
@@ -234,6 +240,7 @@ def test_bad_plan_probe_options_name_the_field():
     )
 
 
+@pytest.mark.kernel
 def test_the_hosts_own_addresses_are_probed_only_inside_the_operators_networks(listener):
     findings = [plan_entry(listener, "remediated")]
     result = run(
@@ -275,6 +282,7 @@ def scanned(*items):
     return {"changed": False, "results": list(items)}
 
 
+@pytest.mark.kernel
 def test_a_scanners_view_fails_a_closure_the_controller_sees_hold(listener):
     """The controller finds the port refused; the scanner reaches it: the finding fails, and the
     view that failed it is the one reported."""
@@ -341,6 +349,7 @@ def test_the_scanners_views_alone_when_the_controller_is_left_out():
         ),
     ],
 )
+@pytest.mark.kernel
 def test_no_view_at_all_says_why_for_each_prober(args, task_vars, notes):
     result = run(dict(args, findings=[plan_entry(22, "remediated")]), **task_vars)
     assert [(f["reachable"], f["status"]) for f in result["findings"]] == [

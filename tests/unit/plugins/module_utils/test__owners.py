@@ -171,6 +171,7 @@ def _raise_for(real, match, err):
         pytest.param("readlink", "/73/fd/6", errno.ENOENT, [], 1, [72], id="fd-closed-mid-scan"),
     ],
 )
+@pytest.mark.kernel
 def test_map_socket_inodes_errors(
     proc_tree, monkeypatch, func, match, err, expected_unreadable, expected_vanished, holders_20130
 ):
@@ -213,6 +214,7 @@ def test_read_process_rpcbind_layout(proc_tree):
     assert read_process(root, 4242, users) is None  # gone
 
 
+@pytest.mark.kernel
 def test_read_process_real_self():
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:

@@ -369,6 +369,7 @@ def test_read_cgroup_roots(proc_tree, tmp_path):
         read_cgroup_roots(str(tmp_path / "no-such-proc"))
 
 
+@pytest.mark.kernel
 def test_real_kernel_roots_and_own_owner():
     with open("/proc/1/cgroup") as f:
         pid1 = f.read()

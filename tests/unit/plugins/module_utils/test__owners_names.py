@@ -234,6 +234,7 @@ def named_children():
             child.stdout.close()
 
 
+@pytest.mark.kernel
 def test_real_processes_with_ambiguous_names_and_long_command_lines(named_children):
     (raw_pid, text_pid), code = named_children
     start = time.perf_counter()

@@ -209,6 +209,7 @@ def test_sockets_are_listening_facts_own(lab, capsys):
         ({"ruleset": "maybe"}, "argument 'ruleset' is of type"),
     ],
 )  # fmt: skip
+@pytest.mark.kernel
 def test_main_fails_with_a_sentence(lab, capsys, args, message):
     code, result = _main(exposed_ports_read, args, capsys)
     assert code == 1

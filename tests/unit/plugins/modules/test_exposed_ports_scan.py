@@ -32,6 +32,7 @@ def test_documentation_matches_the_argument_spec():
 
 
 @pytest.mark.parametrize("check_mode", [False, True])
+@pytest.mark.kernel
 def test_the_scanners_own_address_is_not_probed(capsys, check_mode):
     args = {"targets": [{"host": "web1", "address": "::1", "tcp_ports": [22], "udp_ports": []}]}
     if check_mode:

@@ -550,6 +550,7 @@ def test_auto_falls_back_to_proc(monkeypatch, proc_tree, error):
         gather(proc_path=root, source="sock_diag", systemctl=None)
 
 
+@pytest.mark.kernel
 def test_bad_proc_path(real_sockets, tmp_path):
     with pytest.raises(GatherError):
         gather(proc_path=str(tmp_path / "nope"), source="sock_diag", systemctl=None)
@@ -603,6 +604,7 @@ def _me():
 
 
 @pytest.mark.parametrize("source", ["sock_diag", "proc"])
+@pytest.mark.kernel
 def test_real_kernel_finds_our_sockets(real_sockets, source):
     me, owner = _me()
     facts, _warnings = gather(proc_path="/proc", source=source, systemctl=None)
@@ -645,6 +647,7 @@ def _identity(facts):
     )
 
 
+@pytest.mark.kernel
 def test_real_kernel_sources_agree(real_sockets):
     """Both sources list the same sockets for the whole machine (retried if the host is busy)."""
     for _attempt in range(5):
@@ -659,6 +662,7 @@ def test_real_kernel_sources_agree(real_sockets):
     )
 
 
+@pytest.mark.kernel
 def test_real_kernel_bound_device():
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
@@ -677,6 +681,7 @@ def test_real_kernel_bound_device():
     assert [e["interface"] for e in proc["listening_sockets"] if e["inode"] == inode] == [None]
 
 
+@pytest.mark.kernel
 def test_real_kernel_include_loopback_false(real_sockets):
     facts, _w = gather(source="sock_diag", systemctl=None, include_loopback=False)
     inodes = set(e["inode"] for e in facts["listening_sockets"])
@@ -685,6 +690,7 @@ def test_real_kernel_include_loopback_false(real_sockets):
 
 
 @pytest.mark.parametrize("check_mode", [False, True])
+@pytest.mark.kernel
 def test_main(real_sockets, capsys, check_mode):
     args = {"protocols": ["tcp"], "families": ["ipv4", "ipv6"]}
     if check_mode:
@@ -708,6 +714,7 @@ def test_main(real_sockets, capsys, check_mode):
         )
 
 
+@pytest.mark.kernel
 def test_main_empty_or_missing_proc_path(real_sockets, capsys, tmp_path):
     with patch_module_args({"source": "proc", "proc_path": str(tmp_path)}), pytest.raises(
         SystemExit

@@ -49,6 +49,7 @@ def listener():
 
 
 @pytest.mark.parametrize("cmdline_max", [0, 3])
+@pytest.mark.kernel
 def test_main_passes_cmdline_max(listener, capsys, cmdline_max):
     with patch_module_args({"protocols": ["tcp"], "cmdline_max": cmdline_max}), pytest.raises(
         SystemExit

@@ -200,6 +200,7 @@ def loopback():
         s.close()
 
 
+@pytest.mark.kernel
 def test_probe_host_on_loopback(loopback):
     open_port, refused, silent, closed = loopback
     settings = {"timeout": 0.2, "tries": 1}
@@ -221,6 +222,7 @@ def test_probe_host_on_loopback(loopback):
     assert 0 < got["elapsed"] < 5
 
 
+@pytest.mark.kernel
 def test_probe_host_ipv6_loopback():
     try:
         listener = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
@@ -239,6 +241,7 @@ def test_probe_host_ipv6_loopback():
         listener.close()
 
 
+@pytest.mark.kernel
 def test_a_lowered_concurrency_is_noted(monkeypatch, loopback):
     monkeypatch.setattr(scan, "socket_room", lambda wanted: (3, "concurrency lowered to 3"))
     got = probe_host("127.0.0.1", [loopback[0]], [loopback[2]], {"timeout": 0.1, "tries": 1})
@@ -246,6 +249,7 @@ def test_a_lowered_concurrency_is_noted(monkeypatch, loopback):
     assert got["tcp"] == {str(loopback[0]): "open"}
 
 
+@pytest.mark.kernel
 def test_nothing_to_probe():
     got = probe_host("127.0.0.1", [], [], None)
     assert (got["tcp"], got["udp"], got["sent"]) == ({}, {}, {"tcp": 0, "udp": 0})

@@ -69,6 +69,7 @@ def test_every_bad_field_is_named_and_nothing_is_sent(monkeypatch):
     assert sent == []
 
 
+@pytest.mark.kernel
 def test_the_scanner_itself_and_names_it_cannot_resolve_are_not_probed(monkeypatch):
     sent = []
     monkeypatch.setattr(scanner, "probe_host", lambda *a, **k: sent.append(a))
@@ -91,6 +92,7 @@ def test_the_scanner_itself_and_names_it_cannot_resolve_are_not_probed(monkeypat
     ]
 
 
+@pytest.mark.kernel
 def test_each_target_is_probed_with_its_host_and_the_scanners_source(
     monkeypatch, listener, free_port
 ):

@@ -187,6 +187,7 @@ WATCHERS = [
 
 @pytest.mark.parametrize("epoll", WATCHERS)
 @pytest.mark.parametrize("ports", [p.values for p in LOOPBACKS], indirect=True, ids=["v4", "v6"])
+@pytest.mark.kernel
 def test_open_and_refused_on_loopback(ports, epoll):
     family, address, open_port, refused_port = ports
     probe, _elapsed = scan(family, address, [open_port, refused_port], epoll=epoll)
@@ -224,6 +225,7 @@ def full_listener():
 
 
 @pytest.mark.parametrize("epoll", WATCHERS)
+@pytest.mark.kernel
 def test_a_listener_whose_queue_is_full_is_filtered(full_listener, epoll):
     probe, elapsed = scan(socket.AF_INET, "127.0.0.1", [full_listener], timeout=0.3, epoll=epoll)
     assert probe.states == {full_listener: "filtered"}
@@ -231,6 +233,7 @@ def test_a_listener_whose_queue_is_full_is_filtered(full_listener, epoll):
 
 
 @pytest.mark.parametrize("epoll", WATCHERS)
+@pytest.mark.kernel
 def test_many_ports_at_bounded_concurrency(epoll):
     """More ports than connections at once: every one gets a state, none is left in flight."""
     held = []
@@ -255,6 +258,7 @@ def test_many_ports_at_bounded_concurrency(epoll):
 
 
 @pytest.mark.parametrize("epoll", WATCHERS)
+@pytest.mark.kernel
 def test_the_budget_leaves_the_rest_not_probed(epoll):
     """At 20 connects a second, a 0.25 s budget reaches only the first few of 200 ports."""
     probe, elapsed = scan(
@@ -267,6 +271,7 @@ def test_the_budget_leaves_the_rest_not_probed(epoll):
     assert elapsed < 2.0
 
 
+@pytest.mark.kernel
 def test_the_rate_spaces_connects():
     """20 ports at 50 per second: the burst is one, so at least 19 gaps of 20 ms."""
     probe, elapsed = scan(socket.AF_INET, "127.0.0.1", list(range(40000, 40020)), rate=50)
@@ -274,6 +279,7 @@ def test_the_rate_spaces_connects():
     assert elapsed >= 0.3
 
 
+@pytest.mark.kernel
 def test_no_ports_is_no_connect():
     probe, _elapsed = scan(socket.AF_INET, "127.0.0.1", [])
     assert probe.states == {}
@@ -281,6 +287,7 @@ def test_no_ports_is_no_connect():
 
 
 @pytest.mark.parametrize("epoll", WATCHERS)
+@pytest.mark.kernel
 def test_the_budget_closes_connects_in_flight(full_listener, epoll):
     """A connect still waiting when the budget ends is closed and not probed."""
     probe, elapsed = scan(

@@ -12,6 +12,9 @@ import pytest
 from ansible_collections.portguard.hardening.plugins.module_utils._probe import udp
 from ansible_collections.portguard.hardening.plugins.module_utils._probe.pace import Pacer
 
+# Every test here opens real sockets: the kernel stage (tests/unit/conftest.py).
+pytestmark = pytest.mark.kernel
+
 BY_SERVICE = dict((p.service, p) for p in udp.PROBES.values())
 
 

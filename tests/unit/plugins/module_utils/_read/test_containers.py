@@ -357,6 +357,7 @@ RUNNING = {
 }
 
 
+@pytest.mark.kernel
 def test_docker_over_its_socket(serve):
     body = _fixture("docker_24_containers.json")
     server = serve(answer(docker_http(body, "24.0.7", "1.43"), split=100))
@@ -370,6 +371,7 @@ def test_docker_over_its_socket(serve):
     ]
 
 
+@pytest.mark.kernel
 def test_docker_chunked_answer(serve):
     body = _fixture("docker_26_containers.json")
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:700], body[700:]))
@@ -382,6 +384,7 @@ def test_docker_chunked_answer(serve):
     assert [c["name"] for c in containers] == ["node-exporter", "turn", "cache"]
 
 
+@pytest.mark.kernel
 def test_the_next_socket_when_one_does_not_exist(serve):
     server = serve(
         answer(docker_http(_fixture("docker_20.10_containers.json"), "20.10.24", "1.41"))
@@ -407,6 +410,7 @@ def test_the_next_socket_when_one_does_not_exist(serve):
          "not JSON: Expecting value: line 1 column 1 (char 0)"),
     ],
 )  # fmt: skip
+@pytest.mark.kernel
 def test_docker_answers_that_fail(serve, handle, limit, error):
     server = serve(handle)
     kw = {"timeout": 0.3}
@@ -420,6 +424,7 @@ def test_docker_answers_that_fail(serve, handle, limit, error):
     assert server.connections == 1
 
 
+@pytest.mark.kernel
 def test_a_socket_nobody_listens_on(serve):
     server = serve(answer(b""))
     server.close()  # the file stays, nothing accepts
@@ -428,6 +433,7 @@ def test_a_socket_nobody_listens_on(serve):
     assert problems == ["cannot connect to %s: Connection refused" % server.path]
 
 
+@pytest.mark.kernel
 def test_unix_http_get_raises_oserror_for_a_missing_socket(tmp_path):
     with pytest.raises(FileNotFoundError):
         unix_http_get(str(tmp_path / "absent.sock"))
@@ -458,6 +464,7 @@ def _unit(load, active):
                        "read), and a connection to {path} could start it"),
     ],
 )  # fmt: skip
+@pytest.mark.kernel
 def test_docker_is_not_asked_unless_its_service_runs(serve, units, state, error):
     server = serve(answer(docker_http(b"[]")))
     engine, containers, problems = read_docker(units, (server.path,))
@@ -474,6 +481,7 @@ def test_units_not_read_and_no_docker_socket(tmp_path):
     assert (containers, problems) == ([], [])
 
 
+@pytest.mark.kernel
 def test_docker_active_without_a_socket(tmp_path):
     paths = (str(tmp_path / "a.sock"), str(tmp_path / "b.sock"))
     engine, containers, problems = read_docker(RUNNING, paths)
@@ -524,6 +532,7 @@ def test_podman_states(tmp_path, program, store, answer, state, error):
     assert podman.ran == (asked if source else [])
 
 
+@pytest.mark.kernel
 def test_both_engines_with_problems_named_by_engine(serve, tmp_path):
     entries = json.loads(_fixture("docker_20.10_containers.json"))
     entries.append(_docker_entry(Id="not-hex"))

@@ -201,6 +201,7 @@ def _engine_units(docker_service, docker_socket):
     return text
 
 
+@pytest.mark.kernel
 def test_the_engines_containers(files, serve, tmp_path):
     body = _fixture("docker_24_containers.json").encode("utf-8")
     server = serve(answer(docker_http(body, "24.0.7", "1.43")))
@@ -240,6 +241,7 @@ def test_the_engines_containers(files, serve, tmp_path):
         ("failed", "active", "not running"),
     ],
 )
+@pytest.mark.kernel
 def test_docker_not_asked_unless_its_service_is_active(files, serve, service, trigger, state):
     server = serve(answer(docker_http(b"[]")))
     host = Host()
@@ -255,6 +257,7 @@ def test_docker_not_asked_unless_its_service_is_active(files, serve, service, tr
     assert server.connections == 0
 
 
+@pytest.mark.kernel
 def test_engine_problems_are_host_errors(files, serve):
     server = serve(answer(docker_http(b"<html>")))
     os.makedirs(files["podman_store"])
