@@ -30,6 +30,9 @@ from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.build im
 from ansible_collections.portguard.hardening.plugins.plugin_utils._policy.baseline import (
     validate_baseline,
 )
+from ansible_collections.portguard.hardening.plugins.plugin_utils._policy.rules import (
+    validate_policy,
+)
 from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.model import (
     RulesetError,
 )
@@ -84,6 +87,13 @@ class ActionModule(ActionBase):
         host = task_vars.get("inventory_hostname", "?")
         connection = task_vars.get("ansible_connection")
         port = task_vars.get("ansible_port")
+        if args["findings"] is None:
+            # The policy first, before anything the host returned: its problems are the
+            # operator's, the same on every host. Then the baseline file.
+            problems = validate_policy(args["rules"], args["default_action"])
+            if problems:
+                raise AnsibleActionFail(f"{show(host)}: " + count_problems(problems))
+            baseline = _baseline(args, host)
         try:
             if args["findings"] is not None:
                 findings, notes, firewall = verify(
@@ -96,7 +106,7 @@ class ActionModule(ActionBase):
                 args,
                 connection,
                 port,
-                _baseline(args, host),
+                baseline,
                 diff=bool(self._task.diff),
             )
         except (PolicyError, RulesetError) as exc:
