@@ -6,7 +6,9 @@ A module that ran on the host returns its invocation (ansible-core up to 2.20 al
 set_fact, debug, assert and the collection's controller-only actions never do. Loops count every
 item; tasks delegated to another host (the reports written on the controller) are not the
 host's. Writes {"N: play name": {host: [[task name, action], ...]}} (N counts the plays from 1)
-as JSON to the file named by PORTGUARD_ROUND_TRIPS when the run ends.
+as JSON to the file named by PORTGUARD_ROUND_TRIPS when the run ends, and beside it, in the
+same shape, every task result of each host (ok, failed, skipped, unreachable; includes too):
+what a fleet pays for on the controller, one worker per result.
 """
 
 import json
@@ -32,21 +34,24 @@ class CallbackModule(CallbackBase):
     def __init__(self):
         super().__init__()
         self.trips = {}
+        self.results = {}
         self.play = "0: before any play"
 
     def v2_playbook_on_play_start(self, play):
         self.play = f"{len(self.trips) + 1}: {play.get_name()}"
         self.trips[self.play] = {}
+        self.results[self.play] = {}
 
     def _count(self, result):
+        host = result._host.get_name()
+        task = [result._task.get_name(), result._task.action]
+        self.results.setdefault(self.play, {}).setdefault(host, []).append(task)
         if result._task.delegate_to:
             return
-        host = result._host.get_name()
         data = result._result
         items = data.get("results") if isinstance(data.get("results"), list) else [data]
         for item in items:
             if isinstance(item, dict) and "invocation" in item:
-                task = [result._task.get_name(), result._task.action]
                 self.trips.setdefault(self.play, {}).setdefault(host, []).append(task)
 
     def v2_runner_on_ok(self, result):
@@ -59,8 +64,13 @@ class CallbackModule(CallbackBase):
         # A module may run and answer "skipped" (command in check mode): that is a round trip.
         self._count(result)
 
+    def v2_runner_on_unreachable(self, result):
+        self._count(result)
+
     def v2_playbook_on_stats(self, stats):
         path = os.environ.get("PORTGUARD_ROUND_TRIPS")
         if path:
             with open(path, "w") as f:
                 json.dump(self.trips, f, indent=1, sort_keys=True)
+            with open(os.path.splitext(path)[0] + "_results.json", "w") as f:
+                json.dump(self.results, f, indent=1, sort_keys=True)
