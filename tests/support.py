@@ -61,3 +61,52 @@ def run_action(name, args, check_mode=False, diff=False, task_vars=None):
 def run_fleet_report(args, check_mode=False):
     """fleet_report's ActionModule.run."""
     return run_action("fleet_report", args, check_mode)
+
+
+def socket_entry(
+    protocol,
+    family,
+    address,
+    port,
+    inode,
+    scope,
+    processes=(),
+    unit=None,
+    activated=(),
+    uid=0,
+    v6only=None,
+    holders=None,
+    interface=None,
+    verified=None,
+    **owner,
+):
+    """One socket of listening_facts' result, with the defaults of a plain system socket."""
+    if holders is None:
+        holders = "process" if processes else "unknown"
+    if verified is None:
+        verified = unit is not None  # PID 1 confirms every unit it names
+    fields = {
+        "unit_problem": None,
+        "user_manager": None,
+        "user_unit": None,
+        "container": None,
+        "inner_cgroup": None,
+    }
+    fields.update(owner)
+    return {
+        "protocol": protocol,
+        "family": family,
+        "address": address,
+        "port": port,
+        "interface": interface,
+        "scope": scope,
+        "v6only": v6only,
+        "inode": inode,
+        "uid": uid,
+        "holders": holders,
+        "processes": list(processes),
+        "unit": unit,
+        "unit_verified": verified,
+        **fields,
+        "activated_by": list(activated),
+    }
