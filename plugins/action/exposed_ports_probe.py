@@ -13,11 +13,13 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible_collections.portguard.hardening.plugins.module_utils._probe import tcp, udp
 from ansible_collections.portguard.hardening.plugins.module_utils._probe.scan import (
     DEFAULTS,
     ProbeError,
     check_settings,
     expand_ports,
+    parse_address,
     probe_host,
 )
 from ansible_collections.portguard.hardening.plugins.module_utils._probe.udp import PROBES
@@ -60,6 +62,8 @@ ARGUMENT_SPEC = {
     "scanned": {"type": "dict"},
     # Whether the controller probes as well (false: the scanners' views only).
     "here": {"type": "bool", "default": True},
+    # The scanners this host names (its exposed_ports_probe_from): only their items count.
+    "scanners": {"type": "list", "elements": "str"},
 }
 SETTINGS = ("concurrency", "rate", "timeout", "budget", "tries")
 DEFAULT_PORTS = {"tcp_ports": ["1-65535"], "udp_ports": sorted(PROBES)}
@@ -79,18 +83,82 @@ def _scanner_name(item):
     return name if isinstance(name, str) else "?"
 
 
-def scanner_views(scanned, host):
-    """([(probe, origin)], notes): what each scanner host saw of ``host``, from the registered
-    result of the role's exposed_ports_scan loop (one item per scanner). A scanner that failed
-    or was unreachable, or that did not probe the host, is named in a note; an answer that is
-    not a probe's shape is left out with a note, as a scanner's output is data."""
-    views, notes = [], []
-    if not isinstance(scanned, Mapping):
-        return views, notes
-    for item in scanned.get("results") or []:
-        if not isinstance(item, Mapping) or item.get("skipped"):
+# What a scanner may say of one host, at most: its answer is data, checked as such.
+MAX_SCANNER_NOTES = 20
+SERVICES = frozenset(probe.service for probe in PROBES.values())
+
+
+def _scanner_ports(ports, states, detailed):
+    """{port: state} of a scanner's answer for one protocol in the probe's own shape, or None
+    when any part is not: ports as decimal text 1-65535, states the probe's own words (UDP's a
+    mapping with ``state`` and an optional known ``service``)."""
+    if not isinstance(ports, Mapping):
+        return None
+    clean = {}
+    for port, state in ports.items():
+        if not (isinstance(port, str) and port.isdigit() and 1 <= int(port) <= 65535):
+            return None
+        if not detailed:
+            if not isinstance(state, str) or state not in states:
+                return None
+            clean[str(int(port))] = state
             continue
-        origin = "scanner %s" % show(_scanner_name(item))
+        if not isinstance(state, Mapping) or state.get("state") not in states:
+            return None
+        service = state.get("service")
+        if service is not None and service not in SERVICES:
+            return None
+        clean[str(int(port))] = {"state": state["state"], "service": service}
+    return clean
+
+
+def scanner_probe(probe):
+    """A scanner's probe of one host reduced to what check() reads, each part checked, or None
+    when the answer is not a probe's: a scanner's output is data, as a host's is."""
+    try:
+        address = parse_address(probe.get("address"))[2]
+    except ProbeError:
+        return None
+    source = probe.get("source")
+    if source is not None and not is_ip(source):
+        return None
+    clean = {"address": address, "source": source}
+    for protocol, module, detailed in (("tcp", tcp, False), ("udp", udp, True)):
+        ports = _scanner_ports(probe.get(protocol) or {}, module.STATES, detailed)
+        if ports is None:
+            return None
+        clean[protocol] = ports
+    for key in ("notes", "errors"):
+        lines = probe.get(key) or []
+        if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
+            return None
+        clean[key] = lines[:MAX_SCANNER_NOTES]
+    elapsed = probe.get("elapsed") or 0
+    if isinstance(elapsed, bool) or not isinstance(elapsed, (int, float)) or elapsed < 0:
+        return None
+    clean["elapsed"] = elapsed
+    return clean
+
+
+def scanner_views(scanned, host, wanted=None):
+    """([(probe, origin)], notes): what each scanner host saw of ``host``, from the registered
+    result of the role's exposed_ports_scan loop (one item per scanner). Only the scanners in
+    ``wanted`` count, when it is given (the host's own exposed_ports_probe_from), and one that
+    is missing from the loop is named. A scanner that failed or was unreachable, or that did
+    not probe the host, is named in a note; an answer that is not a probe's shape is left out
+    with a note, and a second answer for the same host is ignored."""
+    views, notes = [], []
+    items = scanned.get("results") if isinstance(scanned, Mapping) else None
+    items = [item for item in items or [] if isinstance(item, Mapping)]
+    answered = set()
+    for item in items:
+        name = _scanner_name(item)
+        if wanted is not None and name not in wanted:
+            continue
+        origin = "scanner %s" % show(name)
+        if item.get("skipped") or name in answered:
+            continue
+        answered.add(name)
         # The role's task does not fail on a scanner (failed_when: false): a result without
         # probes is one that failed.
         if (
@@ -101,23 +169,29 @@ def scanner_views(scanned, host):
             why = item.get("msg") or ("unreachable" if item.get("unreachable") else "failed")
             notes.append("not probed from %s: %s" % (origin, show(why)))
             continue
-        seen_host = False
-        for probe in item.get("probes") or []:
-            if not isinstance(probe, Mapping) or probe.get("host") != host:
-                continue
-            seen_host = True
-            if not is_ip(probe.get("address")) or not all(
-                isinstance(probe.get(p) or {}, Mapping) for p in ("tcp", "udp")
-            ):
+        mine = [p for p in item["probes"] if isinstance(p, Mapping) and p.get("host") == host]
+        skipped = item.get("unprobed") if isinstance(item.get("unprobed"), list) else []
+        skipped = [u for u in skipped if isinstance(u, Mapping) and u.get("host") == host]
+        if len(mine) > 1:
+            notes.append(
+                "%s sent %d answers for this host; the first is taken" % (origin, len(mine))
+            )
+        if mine:
+            probe = scanner_probe(mine[0])
+            if probe is None:
                 notes.append("%s sent an answer that is not a probe's; left out" % origin)
-                continue
-            views.append((probe, origin))
-        for skipped in item.get("unprobed") or []:
-            if isinstance(skipped, Mapping) and skipped.get("host") == host:
-                seen_host = True
-                notes.append("not probed from %s: %s" % (origin, show(skipped.get("why") or "?")))
-        if not seen_host:
+            else:
+                views.append((probe, origin))
+        elif skipped:
+            why = skipped[0].get("why")
+            notes.append("not probed from %s: %s" % (origin, show(why if why else "?")))
+        else:
             notes.append("not probed from %s: the host was not among its targets" % origin)
+    for name in wanted or []:
+        if name not in answered:
+            notes.append(
+                "not probed from scanner %s: it did not run for this batch" % show(name)
+            )
     return views, notes
 
 
@@ -200,7 +274,7 @@ class ActionModule(ActionBase):
             check(*plan, probe=seen, origin=ORIGIN, source=from_here)
             for seen, from_here in zip(probes, sources)
         ]
-        scanned, scanner_notes = scanner_views(args["scanned"], host)
+        scanned, scanner_notes = scanner_views(args["scanned"], host, args["scanners"])
         views.extend(
             check(*plan, probe=seen, origin=origin, source=seen.get("source"))
             for seen, origin in scanned
@@ -269,7 +343,8 @@ class ActionModule(ActionBase):
         outside = {
             "address": None,
             "addresses": [],
-            "from": ORIGIN,
+            # Nothing probed: nobody to name.
+            "from": None,
             "source": None,
             "elapsed": 0,
             "disagreements": [],

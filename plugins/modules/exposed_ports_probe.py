@@ -121,8 +121,18 @@ options:
         scanner's view of this host is checked against the plan like the controller's own and
         combined with it; an entry is reported as the view that failed it saw it (else the one
         that reached it), and RV(outside) names every prober in C(from). A scanner that failed,
-        was unreachable or did not probe the host is named in a note.
+        was unreachable or did not probe the host is named in a note. Each scanner's answer is
+        data - one that is not a probe's shape (an address that is no host's, a port or a state
+        word the probe does not use) is left out with a note; a second answer for the same host
+        is ignored.
     type: dict
+  scanners:
+    description:
+      - With O(scanned), the scanner hosts this host names (its C(exposed_ports_probe_from)
+        without C(controller)) - only their items of O(scanned) count, and one missing from it
+        is named in a note. Unset, every item counts.
+    type: list
+    elements: str
   here:
     description:
       - With O(findings), whether the controller probes the host as well. V(false) checks the
@@ -200,7 +210,8 @@ outside:
     from:
       description:
         - Where the probe came from - V(the controller), V(scanner 'NAME') - every prober,
-          comma-separated, when scanner hosts probed as well.
+          comma-separated, when scanner hosts probed as well; null when nothing was probed
+          (RV(outside.notes) says why).
       type: str
     source:
       description: The first prober's own address toward the host, when known.

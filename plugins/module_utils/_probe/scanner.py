@@ -16,6 +16,7 @@ from ansible_collections.portguard.hardening.plugins.module_utils._probe.scan im
     ProbeError,
     check_settings,
     expand_ports,
+    parse_address,
     probe_host,
 )
 from ansible_collections.portguard.hardening.plugins.module_utils._probe.vantage import (
@@ -68,11 +69,12 @@ def check_targets(targets):
 
 
 def shares(settings, workers):
-    """Each worker's settings: the scanner's concurrency and rate split among ``workers``."""
+    """Each worker's settings: the scanner's concurrency and rate split among ``workers``, so
+    that together they stay within the totals (scan() runs at most ``concurrency`` workers)."""
     each = dict(settings)
     each["concurrency"] = max(1, settings["concurrency"] // workers)
     if settings["rate"]:
-        each["rate"] = max(1.0, float(settings["rate"]) / workers)
+        each["rate"] = float(settings["rate"]) / workers
     return each
 
 
@@ -100,8 +102,11 @@ def scan(targets, settings=None, parallel=4, whose="this scanner"):
         raise ProbeError(problems[:MAX_ERRORS])
     jobs, unprobed = [], []
     for index, target in enumerate(targets):
+        field = "targets[%d].address" % index
         try:
-            address, notes = resolve(target["address"], "targets[%d].address" % index)
+            address, notes = resolve(target["address"], field)
+            # A name may resolve to what is no host's address (0.0.0.0 from a sinkhole).
+            parse_address(address, field)
         except ProbeError as exc:
             unprobed.append(dict(host=target["host"], address=target["address"], why=exc.errors[0]))
             continue
@@ -113,16 +118,23 @@ def scan(targets, settings=None, parallel=4, whose="this scanner"):
         jobs.append((target, address, source, notes))
     probes = []
     if jobs:
-        workers = min(parallel, len(jobs))
+        workers = min(parallel, len(jobs), settings["concurrency"])
         each = shares(settings, workers)
 
         def run(job):
             target, address, source, notes = job
-            probe = probe_host(address, target["tcp_ports"], target["udp_ports"], each)
+            try:
+                probe = probe_host(address, target["tcp_ports"], target["udp_ports"], each)
+            except ProbeError as exc:
+                return None, dict(host=target["host"], address=address, why=exc.errors[0])
             probe["notes"] = notes + probe["notes"]
             probe.update(host=target["host"], source=source)
-            return probe
+            return probe, None
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            probes = list(pool.map(run, jobs))
+            for probe, why in pool.map(run, jobs):
+                if probe is not None:
+                    probes.append(probe)
+                else:
+                    unprobed.append(why)
     return probes, unprobed

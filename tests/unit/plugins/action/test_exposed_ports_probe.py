@@ -356,3 +356,81 @@ def test_no_view_at_all_says_why_for_each_prober(args, task_vars, notes):
         ("not probed", "remediated")
     ]
     assert result["outside"]["notes"] == notes
+
+
+GOOD = scanner_probe("web1", 22, "open")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"tcp": {"22": ["open"]}},
+        {"tcp": {"ssh": "open"}},
+        {"tcp": {"0": "open"}},
+        {"tcp": {"22": "answered"}},
+        {"tcp": ["22"]},
+        {"udp": {"111": "open"}},
+        {"udp": {"111": {"state": "open", "service": "anything"}}},
+        {"address": "192.0.2.10%x"},
+        {"address": "0.0.0.0"},
+        {"source": "the scanner"},
+        {"notes": 5},
+        {"errors": [1]},
+        {"elapsed": "1"},
+        {"elapsed": True},
+    ],
+    ids=lambda change: repr(change)[:40],
+)
+def test_a_malformed_scanner_answer_is_left_out_with_a_note(change):
+    """Whatever part of a scanner's answer is not the probe's own shape, that answer is left
+    out, the other scanner's view stands, and nothing fails."""
+    views = scanned(
+        {"item": "bad", "probes": [dict(GOOD, **change)], "unprobed": []},
+        {"item": "good", "probes": [scanner_probe("web1", 22, "refused", address="192.0.2.11")]},
+    )
+    result = run({"findings": [plan_entry(22, "remediated")], "scanned": views, "here": False})
+    assert (
+        result["outside"]["notes"][0]
+        == "scanner 'bad' sent an answer that is not a probe's; left out"
+    )
+    [finding] = result["findings"]
+    assert (finding["status"], finding["reachable"], finding["probe"]["from"]) == (
+        "remediated",
+        "refused",
+        "scanner 'good'",
+    )
+
+
+@pytest.mark.parametrize("unprobed", [5, "x", [5]])
+def test_a_malformed_list_of_unprobed_targets_is_no_answer(unprobed):
+    views = scanned({"item": "scan1", "probes": [], "unprobed": unprobed})
+    result = run({"findings": [plan_entry(22, "open")], "scanned": views, "here": False})
+    assert result["outside"]["notes"] == [
+        "not probed from scanner 'scan1': the host was not among its targets"
+    ]
+    assert result["outside"]["from"] is None
+
+
+def test_one_answer_per_scanner_and_host_and_only_the_hosts_scanners():
+    """A second answer for the same host is ignored, a scanner the host does not name is not
+    its view, and one it names that did not run is named."""
+    views = scanned(
+        {"item": "scan1", "probes": [GOOD, scanner_probe("web1", 22, "refused")]},
+        {"item": "scan1", "probes": [scanner_probe("web1", 22, "refused")]},
+        {"item": "other", "probes": [scanner_probe("web1", 22, "refused")]},
+    )
+    result = run(
+        {
+            "findings": [plan_entry(22, "open")],
+            "scanned": views,
+            "here": False,
+            "scanners": ["scan1", "scan9"],
+        }
+    )
+    [finding] = result["findings"]
+    assert (finding["reachable"], finding["probe"]["from"]) == ("yes", "scanner 'scan1'")
+    assert result["outside"]["from"] == "scanner 'scan1'"
+    assert result["outside"]["notes"] == [
+        "scanner 'scan1' sent 2 answers for this host; the first is taken",
+        "not probed from scanner 'scan9': it did not run for this batch",
+    ]

@@ -118,10 +118,67 @@ def test_each_target_is_probed_with_its_host_and_the_scanners_source(
     "settings, workers, concurrency, rate",
     [
         ({"concurrency": 256, "rate": 2000}, 1, 256, 2000.0),
-        ({"concurrency": 3, "rate": 5}, 8, 1, 1.0),
+        ({"concurrency": 8, "rate": 2}, 8, 1, 0.25),
         ({"concurrency": 100, "rate": 0}, 4, 25, 0),
     ],
 )
 def test_the_scanners_totals_are_shared(settings, workers, concurrency, rate):
     each = scanner.shares(dict(settings, timeout=1.0), workers)
     assert (each["concurrency"], each["rate"], each["timeout"]) == (concurrency, rate, 1.0)
+
+
+def test_the_totals_hold_when_they_are_small(monkeypatch):
+    """Two connections and two attempts a second in all: two targets at a time, one second's
+    attempt each, whatever parallel says."""
+    seen = []
+    monkeypatch.setattr(scanner, "own_address", lambda *a: None)
+    monkeypatch.setattr(scanner, "source_address", lambda address: "198.51.100.5")
+
+    def probe_host(address, tcp, udp, settings):
+        seen.append((address, settings["concurrency"], settings["rate"]))
+        return {"address": address, "tcp": {}, "udp": {}, "notes": [], "errors": []}
+
+    monkeypatch.setattr(scanner, "probe_host", probe_host)
+    targets = [target("web%d" % n, "192.0.2.%d" % n, [22]) for n in range(1, 5)]
+    probes, unprobed = scanner.scan(targets, {"concurrency": 2, "rate": 2}, parallel=4)
+    assert (len(probes), unprobed) == (4, [])
+    assert sorted(seen) == [("192.0.2.%d" % n, 1, 1.0) for n in range(1, 5)]
+
+
+def test_a_target_that_is_no_hosts_address_leaves_the_others_probed(monkeypatch):
+    """A name that resolves to 0.0.0.0 (a sinkhole), or a probe that refuses its address, is
+    that target's problem, named by its field; the other targets are probed and returned."""
+    sent = []
+    monkeypatch.setattr(scanner, "own_address", lambda *a: None)
+    monkeypatch.setattr(scanner, "source_address", lambda address: "198.51.100.5")
+    monkeypatch.setattr(
+        scanner, "resolve", lambda name, field: ("0.0.0.0" if name == "sink.lab" else name, [])
+    )
+
+    def probe_host(address, tcp, udp, settings):
+        if address == "192.0.2.13":
+            raise ProbeError(["address: refused by the probe"])
+        sent.append(address)
+        return {"address": address, "tcp": {"22": "open"}, "udp": {}, "notes": [], "errors": []}
+
+    monkeypatch.setattr(scanner, "probe_host", probe_host)
+    targets = [
+        target("web1", "192.0.2.10", [22]),
+        target("web2", "sink.lab", [22]),
+        target("web3", "192.0.2.12", [22]),
+        target("web4", "192.0.2.13", [22]),
+    ]
+    probes, unprobed = scanner.scan(targets, parallel=2)
+    assert sorted(sent) == ["192.0.2.10", "192.0.2.12"]
+    assert [(p["host"], p["source"]) for p in probes] == [
+        ("web1", "198.51.100.5"),
+        ("web3", "198.51.100.5"),
+    ]
+    assert unprobed == [
+        {
+            "host": "web2",
+            "address": "sink.lab",
+            "why": "targets[1].address: '0.0.0.0' is not the address of one host",
+        },
+        {"host": "web4", "address": "192.0.2.13", "why": "address: refused by the probe"},
+    ]
