@@ -23,10 +23,15 @@ from ansible_collections.portguard.hardening.plugins.plugin_utils._filenames imp
     HostFileNameError,
     host_file_path,
 )
+from ansible_collections.portguard.hardening.plugins.plugin_utils._hostvars import (
+    refusal,
+    set_by_host,
+)
 from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.build import (
     build,
     verify,
 )
+from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.outside import probe_ports
 from ansible_collections.portguard.hardening.plugins.plugin_utils._policy.baseline import (
     validate_baseline,
 )
@@ -51,7 +56,46 @@ ARGUMENT_SPEC = {
     "baseline_dir": {"type": "str", "default": ""},
     "baseline_max_bytes": {"type": "int", "default": MAX_BYTES},
     "findings": {"type": "list", "elements": "dict"},
+    # The host's probe settings, checked here, before anything changes, and carried in the plan
+    # for the scanner hosts' task, which reads every host's plan (tasks/report.yml).
+    "probe": {"type": "bool", "default": True},
+    "probe_from": {"type": "raw", "default": ["controller"]},
+    "probe_address": {"type": "str", "default": ""},
+    "probe_ports": {"type": "raw", "default": "listeners"},
 }
+
+CONTROLLER = "controller"
+FROM = "exposed_ports_probe_from"
+
+
+def probe_settings(args, inventory):
+    """{"enabled", "here", "scanners", "address", "ports"}: where and how the host is probed
+    (exposed_ports_probe*), or PolicyError naming the variable. A name in probe_from is
+    ``controller`` or a host of ``inventory``; one name given as a string is that name."""
+    names = args["probe_from"]
+    if isinstance(names, str):
+        names = [names]
+    if not isinstance(names, list):
+        raise PolicyError([f"{FROM}: expected a host name or a list of them, got {show(names)}"])
+    errors, scanners = [], []
+    for index, name in enumerate(names):
+        if not isinstance(name, str) or not name:
+            errors.append(f"{FROM}[{index}]: expected a host name, got {show(name)}")
+        elif name != CONTROLLER and name not in inventory:
+            errors.append(
+                f"{FROM}[{index}]: {show(name)} is neither {CONTROLLER} nor a host of the inventory"
+            )
+        elif name != CONTROLLER and name not in scanners:
+            scanners.append(name)
+    if errors:
+        raise PolicyError(errors)
+    return {
+        "enabled": args["probe"],
+        "here": CONTROLLER in names,
+        "scanners": scanners,
+        "address": args["probe_address"],
+        "ports": args["probe_ports"],
+    }
 
 
 def _baseline(args, host):
@@ -87,12 +131,21 @@ class ActionModule(ActionBase):
         host = task_vars.get("inventory_hostname", "?")
         connection = task_vars.get("ansible_connection")
         port = task_vars.get("ansible_port")
+        hostile = set_by_host(task_vars)
+        if hostile:
+            done = "nothing was changed" if args["findings"] is None else "not verified"
+            raise AnsibleActionFail(f"{show(host)}: {refusal(hostile)}; {done}")
         if args["findings"] is None:
             # The policy first, before anything the host returned: its problems are the
             # operator's, the same on every host. Then the baseline file.
             problems = validate_policy(args["rules"], args["default_action"])
             if problems:
                 raise AnsibleActionFail(f"{show(host)}: " + count_problems(problems))
+            try:
+                probe = probe_settings(args, (task_vars.get("groups") or {}).get("all") or [])
+                probe_ports({}, args["probe_ports"])
+            except PolicyError as exc:
+                raise AnsibleActionFail(f"{show(host)}: " + count_problems(exc.errors)) from None
             baseline = _baseline(args, host)
         try:
             if args["findings"] is not None:
@@ -118,6 +171,7 @@ class ActionModule(ActionBase):
                 f"{type(exc).__name__}: {show(str(exc))}"
             ) from exc
         plan["check_mode"] = bool(self._play_context.check_mode)
+        plan["probe"] = probe
         shown = plan.pop("diff", None)
         if shown is not None:
             result["diff"] = {

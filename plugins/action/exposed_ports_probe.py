@@ -34,6 +34,10 @@ from ansible_collections.portguard.hardening.plugins.module_utils._values import
     count_problems,
     show,
 )
+from ansible_collections.portguard.hardening.plugins.plugin_utils._hostvars import (
+    refusal,
+    set_by_host,
+)
 from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.outside import (
     check,
     combine,
@@ -189,9 +193,7 @@ def scanner_views(scanned, host, wanted=None):
             notes.append("not probed from %s: the host was not among its targets" % origin)
     for name in wanted or []:
         if name not in answered:
-            notes.append(
-                "not probed from scanner %s: it did not run for this batch" % show(name)
-            )
+            notes.append("not probed from scanner %s: it did not run for this batch" % show(name))
     return views, notes
 
 
@@ -209,6 +211,12 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         _validation, args = self.validate_argument_spec(ARGUMENT_SPEC)
         host = task_vars.get("inventory_hostname", "?")
+        hostile = set_by_host(task_vars)
+        if hostile:
+            # Its address or its networks may be the host's own choice: nobody is probed.
+            if args["findings"] is None:
+                raise AnsibleActionFail("%s: %s; nothing was sent" % (show(host), refusal(hostile)))
+            return self._not_probed(result, args, refusal(hostile))
         field = "address"
         target = args["address"]
         if target is None:

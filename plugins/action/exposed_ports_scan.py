@@ -12,13 +12,13 @@ __metaclass__ = type
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
     PolicyError,
     count_problems,
     show,
 )
+from ansible_collections.portguard.hardening.plugins.plugin_utils._hostvars import set_by_host
 from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.outside import probe_ports
 
 MODULE = "portguard.hardening.exposed_ports_scan"
@@ -26,27 +26,30 @@ MODULE = "portguard.hardening.exposed_ports_scan"
 PLANNED = "__exposed_ports_planned"
 
 
-def targets_of(hosts, hostvars, wanted, template=lambda value: value):
-    """The module's targets for inventory ``hosts``: each host with a plan whose probe is not
-    switched off, at exposed_ports_probe_address or ansible_host (else its name), with the
-    ports probe_ports() gives for ``wanted``. PolicyError names the field."""
+def targets_of(hosts, hostvars, wanted, scanner=None):
+    """The module's targets for inventory ``hosts``: each host with a plan whose probe is on
+    (and, given ``scanner``, that names it in its exposed_ports_probe_from), at its
+    exposed_ports_probe_address or ansible_host (else its name), with the ports probe_ports()
+    gives for its exposed_ports_probe_ports. Each host's settings are those its own plan
+    checked and carries (plan.probe), else ``wanted``'s ports from everywhere. A host whose
+    facts set a role variable is left out: those values are the host's, not the operator's.
+    PolicyError names the field."""
     targets = []
     for host in hosts:
         values = hostvars.get(host) if isinstance(host, str) else None
-        if not isinstance(values, Mapping):
+        if not isinstance(values, Mapping) or set_by_host(values):
             continue
         planned = values.get(PLANNED)
         plan = planned.get("plan") if isinstance(planned, Mapping) else None
         if not isinstance(plan, Mapping):
             continue
-        if not boolean(template(values.get("exposed_ports_probe", True)), strict=False):
+        probe = plan.get("probe") if isinstance(plan.get("probe"), Mapping) else {}
+        if not probe.get("enabled", True):
             continue
-        ports = probe_ports(plan, wanted)
-        address = (
-            template(values.get("exposed_ports_probe_address") or "")
-            or template(values.get("ansible_host") or "")
-            or host
-        )
+        if scanner is not None and "scanners" in probe and scanner not in probe["scanners"]:
+            continue
+        ports = probe_ports(plan, probe.get("ports", wanted))
+        address = probe.get("address") or values.get("ansible_host") or host
         targets.append(
             {"host": host, "address": address, "tcp_ports": ports["tcp"], "udp_ports": ports["udp"]}
         )
@@ -65,6 +68,7 @@ class ActionModule(ActionBase):
         args = dict(self._task.args)
         hosts = args.pop("hosts", None)
         wanted = args.pop("ports", "listeners")
+        scanner = args.pop("scanner", None)
         if hosts is not None:
             if args.get("targets") is not None:
                 raise AnsibleActionFail("hosts and targets: give one of them, not both")
@@ -72,10 +76,9 @@ class ActionModule(ActionBase):
                 raise AnsibleActionFail(
                     "hosts: expected a list of inventory names, got %s" % show(hosts)
                 )
-            template = self._templar.template if self._templar is not None else (lambda v: v)
             try:
                 args["targets"] = targets_of(
-                    hosts, task_vars.get("hostvars") or {}, wanted, template
+                    hosts, task_vars.get("hostvars") or {}, wanted, scanner
                 )
             except PolicyError as exc:
                 raise AnsibleActionFail(count_problems(exc.errors)) from None

@@ -39,15 +39,24 @@ options:
     description:
       - Inventory hosts whose plan (registered by the role as C(__exposed_ports_planned)) gives
         the ports to probe; the action plugin turns them into O(targets) on the controller.
-        Hosts without a plan, or with C(exposed_ports_probe=false), are left out.
+        Hosts without a plan, with C(exposed_ports_probe=false), or whose own
+        C(exposed_ports_probe_from) leaves out O(scanner) are left out, and so is a host whose
+        facts set any C(exposed_ports_*) variable (a module on it returned them; its own probe
+        task says so). Each host's address and variables are read from its inventory variables
+        and facts set with C(set_fact).
     type: list
     elements: str
   ports:
     description:
-      - With O(hosts), which ports to probe, as C(exposed_ports_probe_ports) says - V(listeners),
-        V(all) or a list of ports besides the listeners.
+      - With O(hosts), which ports to probe where a host does not set C(exposed_ports_probe_ports)
+        itself - V(listeners), V(all) or a list of ports besides the listeners.
     type: raw
     default: listeners
+  scanner:
+    description:
+      - With O(hosts), the name of the scanner host the task runs on, as the hosts'
+        C(exposed_ports_probe_from) names it.
+    type: str
   parallel:
     description: Targets probed at once, 1 to 64.
     type: int
@@ -147,6 +156,7 @@ ARGUMENT_SPEC = dict(
     targets=dict(type="list", elements="dict"),
     hosts=dict(type="list", elements="str"),
     ports=dict(type="raw", default="listeners"),
+    scanner=dict(type="str"),
     parallel=dict(type="int", default=4),
     concurrency=dict(type="int", default=DEFAULTS["concurrency"]),
     rate=dict(type="float", default=float(DEFAULTS["rate"])),

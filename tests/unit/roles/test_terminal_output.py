@@ -219,6 +219,10 @@ def _playbook():
                 "exposed_ports_management_units": [],
                 "exposed_ports_baseline_dir": "",
                 "exposed_ports_baseline_max_bytes": 1048576,
+                "exposed_ports_probe": True,
+                "exposed_ports_probe_from": ["controller"],
+                "exposed_ports_probe_address": "",
+                "exposed_ports_probe_ports": "listeners",
                 "__portguard_report": None,
             },
             "tasks": [control, module_failure]

@@ -40,3 +40,78 @@ def test_a_baseline_problem_is_the_baselines_not_the_hosts(tmp_path):
     message = str(raised.value)
     assert message.startswith("exposed_ports_baseline: inventory host '../x' cannot name a file")
     assert "cannot plan from what the host returned" not in message
+
+
+INVENTORY = {"all": ["web1", "scan1", "scan2"]}
+
+
+def test_the_probe_settings_are_checked_and_carried():
+    from ansible_collections.portguard.hardening.plugins.action.exposed_ports_plan import (
+        probe_settings,
+    )
+
+    args = {"probe": True, "probe_address": "", "probe_ports": "listeners"}
+    assert probe_settings(dict(args, probe_from="scan1"), INVENTORY["all"]) == {
+        "enabled": True,
+        "here": False,
+        "scanners": ["scan1"],
+        "address": "",
+        "ports": "listeners",
+    }
+    both = probe_settings(dict(args, probe_from=["controller", "scan2", "scan2"]), ["scan2"])
+    assert (both["here"], both["scanners"]) == (True, ["scan2"])
+
+
+@pytest.mark.parametrize(
+    "probe_from, message",
+    [
+        (
+            {"controller": 1},
+            "'web1': 1 problem: exposed_ports_probe_from: expected a host name or a list of "
+            "them, got a mapping",
+        ),
+        (
+            ["controler", 7, "scan1", ""],
+            "'web1': 3 problems: exposed_ports_probe_from[0]: 'controler' is neither controller "
+            "nor a host of the inventory; exposed_ports_probe_from[1]: expected a host name, got "
+            "7; exposed_ports_probe_from[3]: expected a host name, got ''",
+        ),
+        (None, "exposed_ports_probe_from: expected a host name or a list of them, got None"),
+    ],
+)
+def test_bad_probe_settings_fail_before_anything_changes(probe_from, message):
+    with pytest.raises(AnsibleActionFail) as raised:
+        support.run_action(
+            "exposed_ports_plan",
+            {"read": {}, "probe_from": probe_from},
+            task_vars={"inventory_hostname": "web1", "groups": INVENTORY},
+        )
+    assert message in str(raised.value)
+
+
+def test_bad_probe_ports_fail_before_anything_changes():
+    with pytest.raises(AnsibleActionFail) as raised:
+        plan(probe_ports="some")
+    assert str(raised.value) == (
+        "'web1': 1 problem: exposed_ports_probe_ports: 'some' is not listeners, all or a list "
+        "of ports"
+    )
+
+
+@pytest.mark.parametrize("findings", [None, []])
+def test_role_variables_in_the_hosts_own_facts_are_refused(findings):
+    """A module on the host returned exposed_ports_* facts, which would override the role's
+    defaults and the inventory: the plan refuses the host, and its verify as well."""
+    facts = {"exposed_ports_rules": [], "exposed_ports_probe_address": "198.51.100.99", "x": 1}
+    with pytest.raises(AnsibleActionFail) as raised:
+        support.run_action(
+            "exposed_ports_plan",
+            {"read": {}, "findings": findings},
+            task_vars={"inventory_hostname": "web1", "ansible_facts": facts},
+        )
+    done = "nothing was changed" if findings is None else "not verified"
+    assert str(raised.value) == (
+        "'web1': the host's own facts set 'exposed_ports_probe_address', 'exposed_ports_rules': "
+        "the role's variables are the operator's, not the host's (a module on the host "
+        f"returned them); {done}"
+    )

@@ -1,7 +1,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The exposed_ports_scan action on the controller: the targets built from each host's plan and
-inventory address, hosts without a plan or with the probe off left out, bad arguments named
-before the scanner is reached."""
+the probe settings it carries, hosts without a plan, with the probe off, that do not name the
+scanner or whose facts set role variables left out, bad arguments named before the scanner is
+reached."""
 
 import pytest
 import support
@@ -10,49 +11,62 @@ from ansible_collections.portguard.hardening.plugins.action import exposed_ports
 from ansible_collections.portguard.hardening.plugins.module_utils._values import PolicyError
 
 
-def planned(*entries):
+def planned(*entries, **probe):
     findings = [
         {"protocol": protocol, "port": port, "address": "0.0.0.0", "scope": scope}
         for protocol, port, scope in entries
     ]
-    return {"__exposed_ports_planned": {"plan": {"findings": findings, "allowed": [],
-                                                 "compliant": []}}}  # fmt: skip
+    plan = {"findings": findings, "allowed": [], "compliant": []}
+    if probe:
+        plan["probe"] = dict(
+            {"enabled": True, "here": True, "scanners": ["scan1"], "address": "",
+             "ports": "listeners"}, **probe)  # fmt: skip
+    return {"__exposed_ports_planned": {"plan": plan}}
 
 
 HOSTVARS = {
     "web1": dict(
-        planned(("tcp", 80, "any"), ("udp", 111, "any"), ("tcp", 25, "loopback")),
+        planned(("tcp", 80, "any"), ("udp", 111, "any"), ("tcp", 25, "loopback"), address=""),
         ansible_host="192.0.2.10",
     ),  # fmt: skip
     "web2": dict(
-        planned(("tcp", 22, "any")),
-        exposed_ports_probe_address="198.51.100.7",
+        planned(("tcp", 22, "any"), address="198.51.100.7"),
+        # What the plan checked counts, not a variable read again.
+        exposed_ports_probe_address="203.0.113.1",
         ansible_host="192.0.2.11",
     ),  # fmt: skip
-    "web3": planned(("tcp", 443, "any")),
-    "off": dict(planned(("tcp", 22, "any")), exposed_ports_probe=False),
+    "web3": planned(("tcp", 443, "any"), ports=["53/udp", 8443]),
+    "off": dict(planned(("tcp", 22, "any"), enabled=False), ansible_host="192.0.2.12"),
+    "elsewhere": dict(planned(("tcp", 22, "any"), scanners=["scan2"]), ansible_host="192.0.2.13"),
     "failed": {"ansible_host": "192.0.2.99"},
+    "liar": dict(
+        planned(("tcp", 22, "any")),
+        ansible_host="192.0.2.14",
+        exposed_ports_probe_address="198.51.100.99",
+        ansible_facts={"exposed_ports_probe_address": "198.51.100.99"},
+    ),  # fmt: skip
+    # A plan of an earlier release, without its probe settings: probed as before.
+    "older": dict(planned(("tcp", 22, "any")), ansible_host="192.0.2.15"),
 }
+EVERY = list(HOSTVARS) + ["unknown"]
 
 
-def test_targets_come_from_each_hosts_plan_and_address():
-    targets = exposed_ports_scan.targets_of(
-        ["web1", "web2", "web3", "off", "failed", "unknown"], HOSTVARS, "listeners"
-    )
-    assert targets == [
+def test_targets_come_from_each_hosts_plan_and_its_probe_settings():
+    assert exposed_ports_scan.targets_of(EVERY, HOSTVARS, "listeners", "scan1") == [
         {"host": "web1", "address": "192.0.2.10", "tcp_ports": [80], "udp_ports": [111]},
         {"host": "web2", "address": "198.51.100.7", "tcp_ports": [22], "udp_ports": []},
-        {"host": "web3", "address": "web3", "tcp_ports": [443], "udp_ports": []},
+        {"host": "web3", "address": "web3", "tcp_ports": [443, 8443], "udp_ports": [53, 8443]},
+        {"host": "older", "address": "192.0.2.15", "tcp_ports": [22], "udp_ports": []},
     ]
-    more = exposed_ports_scan.targets_of(["web3"], HOSTVARS, ["53/udp", 8443])
-    assert more == [
-        {"host": "web3", "address": "web3", "tcp_ports": [443, 8443], "udp_ports": [53, 8443]}
+    assert [t["host"] for t in exposed_ports_scan.targets_of(EVERY, HOSTVARS, [], "scan2")] == [
+        "elsewhere",
+        "older",
     ]
 
 
 def test_bad_ports_name_the_role_variable():
     with pytest.raises(PolicyError) as raised:
-        exposed_ports_scan.targets_of(["web1"], HOSTVARS, "some")
+        exposed_ports_scan.targets_of(["older"], HOSTVARS, "some")
     assert raised.value.errors == [
         "exposed_ports_probe_ports: 'some' is not listeners, all or a list of ports"
     ]
@@ -65,7 +79,7 @@ def test_bad_ports_name_the_role_variable():
         ({"hosts": "web1"}, "hosts: expected a list of inventory names, got 'web1'"),
         ({}, "one of targets and hosts is required"),
         (
-            {"hosts": ["web1"], "ports": "some"},
+            {"hosts": ["older"], "ports": "some"},
             "exposed_ports_probe_ports: 'some' is not listeners, all or a list of ports",
         ),
     ],
@@ -78,6 +92,8 @@ def test_bad_arguments_fail_before_the_scanner_is_reached(args, message):
 
 def test_no_target_means_no_round_trip():
     result = support.run_action(
-        "exposed_ports_scan", {"hosts": ["off", "failed"]}, task_vars={"hostvars": HOSTVARS}
+        "exposed_ports_scan",
+        {"hosts": ["off", "failed", "liar", "elsewhere"], "scanner": "scan1"},
+        task_vars={"hostvars": HOSTVARS},
     )
     assert (result["changed"], result["probes"], result["unprobed"]) == (False, [], [])
