@@ -133,7 +133,11 @@ class ActionModule(ActionBase):
         port = task_vars.get("ansible_port")
         hostile = set_by_host(task_vars)
         if hostile:
-            done = "nothing was changed" if args["findings"] is None else "not verified"
+            done = (
+                "nothing was changed"
+                if args["findings"] is None
+                else "this run's changes are not verified"
+            )
             raise AnsibleActionFail(f"{show(host)}: {refusal(hostile)}; {done}")
         if args["findings"] is None:
             # The policy first, before anything the host returned: its problems are the

@@ -24,6 +24,9 @@ from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.outside 
 MODULE = "portguard.hardening.exposed_ports_scan"
 # The role registers each host's plan under this name (roles/exposed_ports/tasks/evaluate.yml).
 PLANNED = "__exposed_ports_planned"
+# What the task takes of the module's answer.
+ANSWER = ("changed", "failed", "msg", "probes", "unprobed", "exception", "module_stderr",
+          "module_stdout", "rc")  # fmt: skip
 
 
 def targets_of(hosts, hostvars, wanted, scanner=None):
@@ -87,7 +90,8 @@ class ActionModule(ActionBase):
         if not args["targets"]:
             result.update(changed=False, probes=[], unprobed=[])
             return result
-        result.update(
-            self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
-        )
+        answer = self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars)
+        # The scanner's answer is data: only what the module returns, never facts, which a
+        # run_once task would give every host of the batch.
+        result.update((key, answer[key]) for key in ANSWER if key in answer)
         return result

@@ -42,8 +42,9 @@ options:
         Hosts without a plan, with C(exposed_ports_probe=false), or whose own
         C(exposed_ports_probe_from) leaves out O(scanner) are left out, and so is a host whose
         facts set any C(exposed_ports_*) variable (a module on it returned them; its own probe
-        task says so). Each host's address and variables are read from its inventory variables
-        and facts set with C(set_fact).
+        task says so). Each host's address, ports and scanners are those its plan checked and
+        carries (the role's C(exposed_ports_probe_address), C(exposed_ports_probe_ports) and
+        C(exposed_ports_probe_from), wherever they are set), else its C(ansible_host).
     type: list
     elements: str
   ports:

@@ -7,8 +7,9 @@ Ansible keeps what a module on a host returns under ``ansible_facts`` as the hos
 makes each fact a variable of that host, above the role's defaults and the inventory's host and
 group variables. A host whose modules lie (any host can: it runs their code) could so set its own
 ``exposed_ports_rules``, ``exposed_ports_probe: false``, or an ``exposed_ports_probe_address``
-that sends the probes to somebody else. ``set_fact`` does not write ``ansible_facts`` (unless
-``cacheable``), so a name there came from a module.
+that sends the probes to somebody else. ``set_fact`` does not write ``ansible_facts``; a name
+there came from a module, from ``set_fact`` with ``cacheable``, or from the fact cache of an
+earlier run (which keeps what a module returned then).
 
 Public: set_by_host, refusal.
 """
@@ -39,6 +40,8 @@ def refusal(names):
     if len(names) > 5:
         shown += " and %d more" % (len(names) - 5)
     return (
-        "the host's own facts set %s: the role's variables are the operator's, not the "
-        "host's (a module on the host returned them)" % shown
+        "the host's facts set %s: the role's variables are the operator's, not the host's (a "
+        "module on the host returned them, or set_fact with cacheable, or the fact cache of an "
+        "earlier run holds them); set them in the inventory, the play or a plain set_fact, and "
+        "clear cached facts with --flush-cache" % shown
     )

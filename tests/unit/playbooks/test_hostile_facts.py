@@ -76,8 +76,10 @@ def test_a_host_that_sets_the_role_variables_in_its_facts_is_refused(tmp_path):
     entry = fleet["hosts"]["liar"]
     assert entry["state"] == "failed"
     assert entry["error"] == (
-        "'liar': the host's own facts set 'exposed_ports_probe_address', 'exposed_ports_rules': "
+        "'liar': the host's facts set 'exposed_ports_probe_address', 'exposed_ports_rules': "
         "the role's variables are the operator's, not the host's (a module on the host "
-        "returned them); nothing was changed"
+        "returned them, or set_fact with cacheable, or the fact cache of an earlier run holds "
+        "them); set them in the inventory, the play or a plain set_fact, and clear cached "
+        "facts with --flush-cache; nothing was changed"
     )
     assert entry["findings"] == []

@@ -109,9 +109,11 @@ def test_role_variables_in_the_hosts_own_facts_are_refused(findings):
             {"read": {}, "findings": findings},
             task_vars={"inventory_hostname": "web1", "ansible_facts": facts},
         )
-    done = "nothing was changed" if findings is None else "not verified"
+    done = "nothing was changed" if findings is None else "this run's changes are not verified"
     assert str(raised.value) == (
-        "'web1': the host's own facts set 'exposed_ports_probe_address', 'exposed_ports_rules': "
+        "'web1': the host's facts set 'exposed_ports_probe_address', 'exposed_ports_rules': "
         "the role's variables are the operator's, not the host's (a module on the host "
-        f"returned them); {done}"
+        "returned them, or set_fact with cacheable, or the fact cache of an earlier run holds "
+        "them); set them in the inventory, the play or a plain set_fact, and clear cached "
+        f"facts with --flush-cache; {done}"
     )

@@ -434,3 +434,27 @@ def test_one_answer_per_scanner_and_host_and_only_the_hosts_scanners():
         "scanner 'scan1' sent 2 answers for this host; the first is taken",
         "not probed from scanner 'scan9': it did not run for this batch",
     ]
+
+
+HOSTILE = {"ansible_facts": {"exposed_ports_probe_address": "198.51.100.99"}}
+
+
+def test_a_host_whose_facts_set_role_variables_is_not_probed_in_the_role():
+    views = scanned({"item": "scan1", "probes": [GOOD]})
+    result = run({"findings": [plan_entry(22, "remediated")], "scanned": views}, **HOSTILE)
+    assert [(f["status"], f["reachable"]) for f in result["findings"]] == [
+        ("remediated", "not probed")
+    ]
+    assert result["outside"]["from"] is None
+    assert result["outside"]["notes"][0].startswith(
+        "not probed from outside: the host's facts set 'exposed_ports_probe_address': the role's "
+        "variables are the operator's"
+    )
+
+
+def test_a_host_whose_facts_set_role_variables_is_not_probed_on_its_own():
+    with pytest.raises(AnsibleActionFail) as raised:
+        run({"address": "192.0.2.10", "tcp_ports": [22]}, **HOSTILE)
+    message = str(raised.value)
+    assert message.startswith("'web1': the host's facts set 'exposed_ports_probe_address'")
+    assert message.endswith("; nothing was sent")

@@ -97,3 +97,25 @@ def test_no_target_means_no_round_trip():
         task_vars={"hostvars": HOSTVARS},
     )
     assert (result["changed"], result["probes"], result["unprobed"]) == (False, [], [])
+
+
+def test_the_scanners_answer_brings_no_facts(monkeypatch):
+    """A run_once task's facts would go to every host of the batch: none are taken."""
+    answer = {
+        "changed": False,
+        "probes": [{"host": "older"}],
+        "unprobed": [],
+        "ansible_facts": {"exposed_ports_probe_address": "198.51.100.99"},
+        "_ansible_facts_gathered": True,
+        "invocation": {"module_args": {}},
+    }
+    monkeypatch.setattr(
+        exposed_ports_scan.ActionModule, "_execute_module", lambda self, **kwargs: dict(answer)
+    )
+    result = support.run_action(
+        "exposed_ports_scan",
+        {"hosts": ["older"], "scanner": "scan1"},
+        task_vars={"hostvars": HOSTVARS},
+    )
+    assert "ansible_facts" not in result and "_ansible_facts_gathered" not in result
+    assert (result["probes"], result["unprobed"]) == ([{"host": "older"}], [])
