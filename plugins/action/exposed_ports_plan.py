@@ -141,11 +141,11 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail(f"{show(host)}: {refusal(hostile)}; {done}")
         if args["findings"] is None:
             # The policy first, before anything the host returned: its problems are the
-            # operator's, the same on every host. Then the baseline file.
-            problems = validate_policy(args["rules"], args["default_action"])
-            if problems:
-                raise AnsibleActionFail(f"{show(host)}: " + count_problems(problems))
+            # operator's, the same on every host. Then the probe settings, the baseline file.
             try:
+                problems = validate_policy(args["rules"], args["default_action"])
+                if problems:
+                    raise PolicyError(problems)
                 probe = probe_settings(args, (task_vars.get("groups") or {}).get("all") or [])
                 probe_ports({}, args["probe_ports"])
             except PolicyError as exc:
