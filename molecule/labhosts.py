@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import subprocess
+import xml.etree.ElementTree as ET
 
 from testinfra.utils.ansible_runner import AnsibleRunner
 
@@ -31,3 +32,16 @@ def tcp_answers(address, port):
             return True
     except OSError:
         return False
+
+
+def nmap_ports(root):
+    """{(protocol, port): state} of one nmap run's XML (an ElementTree root), and the one
+    address it scanned."""
+    hosts = root.findall("host")
+    assert len(hosts) == 1, ET.tostring(root)
+    (address,) = [a.get("addr") for a in hosts[0].findall("address") if a.get("addrtype") == "ipv4"]
+    states = {
+        (p.get("protocol"), int(p.get("portid"))): p.find("state").get("state")
+        for p in hosts[0].iter("port")
+    }
+    return address, states

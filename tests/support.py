@@ -1,6 +1,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Builders the test suites share: role findings and action plugin runs."""
+"""Builders the test suites share: role findings, action plugin runs, listening_facts entries and
+a stand-in resolver."""
 
+import ipaddress
+import socket
 from types import SimpleNamespace
 
 
@@ -110,3 +113,27 @@ def socket_entry(
         **fields,
         "activated_by": list(activated),
     }
+
+
+def stand_in_resolver(names=None):
+    """A socket.getaddrinfo for tests: each name of ``names`` ({name: [addresses]}) as given, IP
+    literals through the real resolver, every other name unknown (EAI_NONAME)."""
+    names = names or {}
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):  # noqa: A002 - its signature
+        if host in names:
+            return [
+                (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, 0))
+                for a in names[host]
+            ]
+        try:
+            ipaddress.ip_address(str(host).partition("%")[0])
+            literal = True
+        except ValueError:
+            literal = False
+        if literal or flags & socket.AI_NUMERICHOST:
+            return real(host, port, family, type, proto, flags)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    return getaddrinfo

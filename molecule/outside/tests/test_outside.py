@@ -9,7 +9,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
-from labhosts import container_address, lab_hosts
+from labhosts import container_address, lab_hosts, nmap_ports
 
 testinfra_hosts = lab_hosts()
 
@@ -44,18 +44,6 @@ def reports(host):
 def nmap_xml(when, protocol):
     path = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], f"nmap-{when}-{protocol}.xml")
     return ET.parse(path).getroot()  # noqa: S314 - nmap's output of converge's own scan
-
-
-def nmap_ports(root):
-    """{(protocol, port): state} of one nmap run, and the one address it scanned."""
-    hosts = root.findall("host")
-    assert len(hosts) == 1, ET.tostring(root)
-    (address,) = [a.get("addr") for a in hosts[0].findall("address") if a.get("addrtype") == "ipv4"]
-    states = {
-        (p.get("protocol"), int(p.get("portid"))): p.find("state").get("state")
-        for p in hosts[0].iter("port")
-    }
-    return address, states
 
 
 def probed(report, protocol=None):

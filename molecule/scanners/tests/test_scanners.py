@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import testinfra
-from labhosts import container_address, lab_hosts
+from labhosts import container_address, lab_hosts, nmap_ports
 
 testinfra_hosts = lab_hosts()
 
@@ -38,19 +38,6 @@ def scanner():
     return testinfra.get_host("podman://" + SCANNER)
 
 
-def nmap_ports(text):
-    """{(protocol, port): state} of one nmap run's XML, and the one address it scanned."""
-    root = ET.fromstring(text)  # noqa: S314 - nmap's output of converge's own scan
-    hosts = root.findall("host")
-    assert len(hosts) == 1, text
-    (address,) = [a.get("addr") for a in hosts[0].findall("address") if a.get("addrtype") == "ipv4"]
-    states = {
-        (p.get("protocol"), int(p.get("portid"))): p.find("state").get("state")
-        for p in hosts[0].iter("port")
-    }
-    return address, states
-
-
 @pytest.fixture(scope="module")
 def nmap(scanner):
     """{(origin, when, protocol): (address, states)} of every scan converge ran."""
@@ -58,12 +45,11 @@ def nmap(scanner):
     for when in REPORTS:
         for protocol in ("tcp", "udp"):
             name = f"nmap-{when}-{protocol}.xml"
-            scans["scanner", when, protocol] = nmap_ports(
-                scanner.file(f"/var/tmp/{name}").content_string
-            )
+            # nmap's output of converge's own scans, on the scanner and here.
+            text = scanner.file(f"/var/tmp/{name}").content_string
+            scans["scanner", when, protocol] = nmap_ports(ET.fromstring(text))  # noqa: S314
             path = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], name)
-            with open(path, encoding="utf-8") as xml:
-                scans["controller", when, protocol] = nmap_ports(xml.read())
+            scans["controller", when, protocol] = nmap_ports(ET.parse(path).getroot())  # noqa: S314
     return scans
 
 

@@ -14,7 +14,6 @@ from ansible_collections.portguard.hardening.plugins.action import (
 )
 from ansible_collections.portguard.hardening.plugins.modules import exposed_ports_probe
 
-REAL_GETADDRINFO = socket.getaddrinfo
 NAMES = {
     "web.lab": ["127.0.0.1", "::1"],
     "one.lab": ["127.0.0.1"],
@@ -22,21 +21,9 @@ NAMES = {
 }
 
 
-def fake_getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
-    """The stand-in resolver: NAMES, numeric addresses through the real one, nothing else."""
-    if host in NAMES:
-        return [
-            (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, 0))
-            for a in NAMES[host]
-        ]
-    if flags & socket.AI_NUMERICHOST:
-        return REAL_GETADDRINFO(host, port, family, type, proto, flags)
-    raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-
-
 @pytest.fixture(autouse=True)
 def resolver(monkeypatch):
-    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
+    monkeypatch.setattr(socket, "getaddrinfo", support.stand_in_resolver(NAMES))
 
 
 @pytest.fixture

@@ -7,22 +7,15 @@ scanner's own addresses is lifted where a test probes a real listener."""
 import socket
 
 import pytest
+import support
 from ansible_collections.portguard.hardening.plugins.module_utils._probe import scanner
 from ansible_collections.portguard.hardening.plugins.module_utils._probe.scan import ProbeError
-
-REAL_GETADDRINFO = socket.getaddrinfo
-
-
-def fake_getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
-    """Numeric addresses through the real resolver; every name fails to resolve."""
-    if flags & socket.AI_NUMERICHOST or host.replace(".", "").isdigit() or ":" in host:
-        return REAL_GETADDRINFO(host, port, family, type, proto, flags)
-    raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
 
 @pytest.fixture(autouse=True)
 def resolver(monkeypatch):
-    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
+    # Names do not resolve; numeric addresses do, through the real resolver.
+    monkeypatch.setattr(socket, "getaddrinfo", support.stand_in_resolver())
 
 
 @pytest.fixture
