@@ -137,3 +137,34 @@ def stand_in_resolver(names=None):
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     return getaddrinfo
+
+
+def assert_documented(documentation, examples, spec, task_name):
+    """A module's DOCUMENTATION options are its action's ARGUMENT_SPEC (type, default, required
+    and elements each), and its EXAMPLES' tasks of ``task_name`` use only those options."""
+    import yaml
+
+    doc = yaml.safe_load(documentation)["options"]
+    assert sorted(doc) == sorted(spec)
+    for name, option in doc.items():
+        assert (option["type"], option.get("default"), option.get("required", False)) == (
+            spec[name]["type"],
+            spec[name].get("default"),
+            spec[name].get("required", False),
+        ), name
+        assert option.get("elements") == spec[name].get("elements"), name
+    for task in yaml.safe_load(examples):
+        args = task.get(task_name)
+        if args:
+            assert set(args) <= set(spec), task
+
+
+def loopback_listener():
+    """A TCP socket listening on 127.0.0.1, and its port (a fixture's body: yield from it)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(4)
+    try:
+        yield s.getsockname()[1]
+    finally:
+        s.close()

@@ -7,8 +7,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
+
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible_collections.portguard.hardening.plugins.module_utils._probe.scan import (
+    SETTINGS,
+    ProbeError,
+    check_settings,
+)
 from ansible_collections.portguard.hardening.plugins.module_utils._values import (
     PolicyError,
     count_problems,
@@ -31,7 +38,10 @@ from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.build im
     build,
     verify,
 )
-from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.outside import probe_ports
+from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.outside import (
+    ADDRESSES,
+    probe_ports,
+)
 from ansible_collections.portguard.hardening.plugins.plugin_utils._policy.baseline import (
     validate_baseline,
 )
@@ -62,22 +72,52 @@ ARGUMENT_SPEC = {
     "probe_from": {"type": "raw", "default": ["controller"]},
     "probe_address": {"type": "str", "default": ""},
     "probe_ports": {"type": "raw", "default": "listeners"},
+    "probe_addresses": {"type": "str", "default": "host"},
+    "probe_networks": {"type": "list", "elements": "str", "default": []},
+    # The probe's pacing; left out, the probe's own defaults.
+    "probe_timeout": {"type": "float"},
+    "probe_concurrency": {"type": "int"},
+    "probe_rate": {"type": "float"},
+    "probe_budget": {"type": "float"},
+    "probe_tries": {"type": "int"},
 }
 
 CONTROLLER = "controller"
 FROM = "exposed_ports_probe_from"
+NETWORKS = "exposed_ports_probe_networks"
+
+
+def _pacing(args, errors):
+    """The probe's pacing settings (exposed_ports_probe_timeout and the others) with the probe's
+    defaults filled in; each problem, named by its variable, added to ``errors``."""
+    try:
+        return check_settings(dict((name, args.get("probe_" + name)) for name in SETTINGS))
+    except ProbeError as exc:
+        errors.extend("exposed_ports_probe_" + error for error in exc.errors)
+        return None
+
+
+def _networks(args, errors):
+    for index, text in enumerate(args.get("probe_networks") or []):
+        try:
+            ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            errors.append(f"{NETWORKS}[{index}]: {show(text)} is not a network (CIDR)")
+    return list(args.get("probe_networks") or [])
 
 
 def probe_settings(args, inventory):
-    """{"enabled", "here", "scanners", "address", "ports"}: where and how the host is probed
-    (exposed_ports_probe*), or PolicyError naming the variable. A name in probe_from is
-    ``controller`` or a host of ``inventory``; one name given as a string is that name."""
+    """{"enabled", "here", "scanners", "address", "ports", "addresses", "networks",
+    "settings"}: where and how the host is probed (exposed_ports_probe*), or PolicyError naming
+    each variable at fault. A name in probe_from is ``controller`` or a host of ``inventory``;
+    one name given as a string is that name."""
     names = args["probe_from"]
     if isinstance(names, str):
         names = [names]
-    if not isinstance(names, list):
-        raise PolicyError([f"{FROM}: expected a host name or a list of them, got {show(names)}"])
     errors, scanners = [], []
+    if not isinstance(names, list):
+        errors.append(f"{FROM}: expected a host name or a list of them, got {show(names)}")
+        names = []
     for index, name in enumerate(names):
         if not isinstance(name, str) or not name:
             errors.append(f"{FROM}[{index}]: expected a host name, got {show(name)}")
@@ -87,6 +127,18 @@ def probe_settings(args, inventory):
             )
         elif name != CONTROLLER and name not in scanners:
             scanners.append(name)
+    try:
+        probe_ports({}, args["probe_ports"])
+    except PolicyError as exc:
+        errors.extend(exc.errors)
+    addresses = args.get("probe_addresses", "host")
+    if addresses not in ADDRESSES:
+        errors.append(
+            f"exposed_ports_probe_addresses: expected one of {', '.join(ADDRESSES)}, "
+            f"got {show(addresses)}"
+        )
+    networks = _networks(args, errors)
+    settings = _pacing(args, errors)
     if errors:
         raise PolicyError(errors)
     return {
@@ -95,6 +147,9 @@ def probe_settings(args, inventory):
         "scanners": scanners,
         "address": args["probe_address"],
         "ports": args["probe_ports"],
+        "addresses": addresses,
+        "networks": networks,
+        "settings": settings,
     }
 
 
@@ -147,7 +202,6 @@ class ActionModule(ActionBase):
                 if problems:
                     raise PolicyError(problems)
                 probe = probe_settings(args, (task_vars.get("groups") or {}).get("all") or [])
-                probe_ports({}, args["probe_ports"])
             except PolicyError as exc:
                 raise AnsibleActionFail(f"{show(host)}: " + count_problems(exc.errors)) from None
             baseline = _baseline(args, host)

@@ -43,6 +43,10 @@ from ansible_collections.portguard.hardening.plugins.plugin_utils._plan.outside 
     combine,
     probe_ports,
 )
+from ansible_collections.portguard.hardening.plugins.plugin_utils._report.host import (
+    ReportError,
+    checked_findings,
+)
 
 ARGUMENT_SPEC = {
     "address": {"type": "str"},
@@ -68,14 +72,66 @@ ARGUMENT_SPEC = {
     "here": {"type": "bool", "default": True},
     # The scanners this host names (its exposed_ports_probe_from): only their items count.
     "scanners": {"type": "list", "elements": "str"},
+    # The host's plan (exposed_ports_plan): every option above but scanned comes from it.
+    "plan": {"type": "dict"},
+    # Verify's result when this run applied the plan: its findings are the ones probed.
+    "verified": {"type": "dict"},
 }
 SETTINGS = ("concurrency", "rate", "timeout", "budget", "tries")
+# What a plan gives: with plan, none of these may be given as well.
+FROM_PLAN = (
+    "address", "tcp_ports", "udp_ports", "ports", "findings", "allowed", "compliant",
+    "addresses", "networks", "here", "scanners",
+) + SETTINGS  # fmt: skip
+PLAN_PROBE = ("enabled", "here", "scanners", "address", "ports", "addresses", "networks",
+              "settings")  # fmt: skip
 DEFAULT_PORTS = {"tcp_ports": ["1-65535"], "udp_ports": sorted(PROBES)}
 ORIGIN = "the controller"
 # Connections whose host is reached some other way than by its address over the network.
 UNPROBED_CONNECTIONS = {
     "local": "the host is the controller itself: a probe would not come from outside",
 }
+
+
+def from_plan(args, given):
+    """``args`` with every option a plan gives taken from ``args["plan"]`` (its probe settings,
+    its entries, the findings as verify left them), or AnsibleActionFail-worthy text in a
+    ValueError. ``given`` is the task's own arguments: none of them may be one the plan gives."""
+    both = [name for name in FROM_PLAN if name in given]
+    if both:
+        raise ValueError(
+            "plan: %s come from the plan; leave %s out"
+            % (", ".join(both), "it" if len(both) == 1 else "them")
+        )
+    plan = args["plan"]
+    probe = plan.get("probe")
+    missing = [key for key in PLAN_PROBE if key not in probe] if isinstance(probe, Mapping) else []
+    if not isinstance(probe, Mapping) or missing or not isinstance(probe["settings"], Mapping):
+        raise ValueError(
+            "plan: not a plan of portguard.hardening.exposed_ports_plan (no probe settings%s)"
+            % (": missing " + ", ".join(missing) if missing else "")
+        )
+    try:
+        findings = checked_findings(plan, args["verified"])
+    except ReportError as exc:
+        raise ValueError(str(exc)) from None
+    out = dict(args)
+    out.update(
+        address=probe["address"] or None,
+        ports=probe["ports"],
+        findings=findings,
+        allowed=list(plan.get("allowed") or []),
+        compliant=list(plan.get("compliant") or []),
+        addresses=list(plan.get("addresses") or []) if probe["addresses"] == "global" else [],
+        networks=list(probe["networks"] or []),
+        here=bool(probe["here"]),
+        scanners=list(probe["scanners"] or []),
+    )
+    out.update((name, probe["settings"].get(name, DEFAULTS[name])) for name in SETTINGS)
+    # The scanners' task registers a result (an empty loop's) even when no scanner runs.
+    if not out["scanners"]:
+        out["scanned"] = None
+    return out, bool(probe["enabled"])
 
 
 class _NotHere(Exception):
@@ -211,6 +267,15 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         _validation, args = self.validate_argument_spec(ARGUMENT_SPEC)
         host = task_vars.get("inventory_hostname", "?")
+        if args["plan"] is not None:
+            try:
+                args, enabled = from_plan(args, self._task.args)
+            except ValueError as exc:
+                raise AnsibleActionFail("%s: %s" % (show(host), exc)) from None
+            if not enabled:
+                return self._not_probed(result, args, "exposed_ports_probe is false")
+        elif args["verified"] is not None:
+            raise AnsibleActionFail("%s: verified: only with plan" % show(host))
         hostile = set_by_host(task_vars)
         if hostile:
             # Its address or its networks may be the host's own choice: nobody is probed.

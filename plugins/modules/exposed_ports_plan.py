@@ -88,6 +88,56 @@ options:
     description: The findings of an earlier plan of this host, to verify against O(read).
     type: list
     elements: dict
+  probe:
+    description:
+      - Whether the host is probed from outside after the plan (the role's C(exposed_ports_probe)).
+        This and the other probe options are checked here, before anything changes, and carried
+        in RV(plan.probe) for M(portguard.hardening.exposed_ports_probe) and
+        M(portguard.hardening.exposed_ports_scan).
+    type: bool
+    default: true
+  probe_from:
+    description:
+      - Where the probe runs - V(controller), and inventory hosts (scanners); a list, or one name.
+        Each name must be V(controller) or a host of the inventory.
+    type: raw
+    default: [controller]
+  probe_address:
+    description: The address to probe instead of the host's C(ansible_host); empty for that one.
+    type: str
+    default: ""
+  probe_ports:
+    description:
+      - V(listeners), V(all), or a list of ports and port labels (C(8443), C(53/udp)) probed besides
+        the listeners.
+    type: raw
+    default: listeners
+  probe_addresses:
+    description:
+      - V(host) probes the host's address only; V(global) also the globally routable addresses the
+        host read found, within O(probe_networks).
+    type: str
+    default: host
+  probe_networks:
+    description: The networks (CIDR) the host's own addresses must be in to be probed.
+    type: list
+    elements: str
+    default: []
+  probe_timeout:
+    description: Seconds to wait for each answer (0.01 to 60); left out, 1.
+    type: float
+  probe_concurrency:
+    description: Connection attempts in flight at once (1 to 65535); left out, 256.
+    type: int
+  probe_rate:
+    description: Connection attempts and datagrams per second, V(0) for no cap; left out, 2000.
+    type: float
+  probe_budget:
+    description: Seconds for the whole host (0.1 to 86400); left out, 120.
+    type: float
+  probe_tries:
+    description: Datagrams sent to a silent UDP port (1 to 10); left out, 2.
+    type: int
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
@@ -185,6 +235,12 @@ plan:
     changes:
       description: Whether remediation would change anything.
       type: bool
+    probe:
+      description:
+        - Where and how the host is probed, as checked - C(enabled), C(here) (the controller
+          probes), C(scanners), C(address), C(ports), C(addresses), C(networks) and C(settings)
+          (C(timeout), C(concurrency), C(rate), C(budget), C(tries), defaults filled in).
+      type: dict
 findings:
   description: With O(findings), the findings checked against O(read).
   returned: with O(findings)

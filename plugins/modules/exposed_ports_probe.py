@@ -140,6 +140,20 @@ options:
         C(exposed_ports_probe_from) leaves out C(controller)).
     type: bool
     default: true
+  plan:
+    description:
+      - The C(plan) of M(portguard.hardening.exposed_ports_plan), as the role passes it. Every
+        option but O(scanned) then comes from the plan - the address, ports, pacing and scanners
+        it checked (C(plan.probe)), its entries, the findings as O(verified) left them - and
+        none of them may be given as well. A plan whose probe is off (C(exposed_ports_probe)
+        false) is not probed, with a note.
+    type: dict
+  verified:
+    description:
+      - With O(plan), the registered result of verify (M(portguard.hardening.exposed_ports_plan)
+        with C(findings)) when this run applied the plan; its findings are the ones checked. Read
+        only when the plan was applied (not in check mode, and the plan changes something).
+    type: dict
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
@@ -170,6 +184,11 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ seen.probe.tcp | dict2items | selectattr('value', 'eq', 'open')
              | map(attribute='key') }}"
+
+- name: Check a plan's verdicts from outside, as the role does
+  portguard.hardening.exposed_ports_probe:
+    plan: "{{ planned.plan }}"
+  register: probed
 
 - name: A few ports, gently
   portguard.hardening.exposed_ports_probe:

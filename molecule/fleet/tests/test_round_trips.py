@@ -12,7 +12,6 @@ ROLE = "portguard.hardening.exposed_ports : "
 # Every task result of one audited host: a fleet pays for each with a worker on the controller.
 # The first host of the play carries the run_once tasks besides (RUN_ONCE).
 AUDIT_TASKS = [
-    ("Start the host's record", "ansible.builtin.set_fact"),
     ("Check that the host answers", "ansible.builtin.ping"),
     ("Validating arguments against arg spec 'main'", "ansible.builtin.validate_argument_spec"),
     ("Read the host's listeners, firewalls and the kernel's ruleset", READ),
@@ -28,12 +27,12 @@ AUDIT_TASKS = [
     ("Record the result of this host", "ansible.builtin.set_fact"),
     ("Show the findings", "ansible.builtin.debug"),
     ("Fail when a finding could not be remediated", "ansible.builtin.assert"),
-    ("Keep the role's report", "ansible.builtin.set_fact"),
     ("Record how the host went", "ansible.builtin.set_fact"),
 ]
 RUN_ONCE = [
     "Check that the reports will be written (localhost must not be left out by --limit)",
     "Note the hosts of this run for the reports",
+    "Start the host's record",
     "Probe the hosts' ports from the scanner hosts",
 ]
 
@@ -74,7 +73,7 @@ def task_results(hosts, host):
     return [(name.replace(ROLE, "", 1).split(" - ", 1)[0], action) for name, action in hosts[host]]
 
 
-def test_an_audit_is_twelve_task_results_per_host():
+def test_an_audit_is_ten_task_results_per_host():
     for audit in plays("Audit exposed ports", "round_trips_results"):
         first, other = (task_results(audit, host) for host in HOSTS)
         assert other == AUDIT_TASKS

@@ -223,7 +223,13 @@ def _playbook():
                 "exposed_ports_probe_from": ["controller"],
                 "exposed_ports_probe_address": "",
                 "exposed_ports_probe_ports": "listeners",
-                "__portguard_report": None,
+                "exposed_ports_probe_addresses": "host",
+                "exposed_ports_probe_networks": [],
+                "exposed_ports_probe_timeout": 1.0,
+                "exposed_ports_probe_concurrency": 256,
+                "exposed_ports_probe_rate": 2000,
+                "exposed_ports_probe_budget": 120,
+                "exposed_ports_probe_tries": 2,
             },
             "tasks": [control, module_failure]
             + _label_tasks()

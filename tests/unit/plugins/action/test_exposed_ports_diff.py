@@ -4,7 +4,6 @@ the diff saying why a finding stays as it is, and its errors."""
 
 import pytest
 import support
-import yaml
 from ansible.errors import AnsibleActionFail
 from ansible_collections.portguard.hardening.plugins.action import (
     exposed_ports_diff as exposed_ports_diff_action,
@@ -222,14 +221,9 @@ def test_bad_input_is_refused_naming_the_field(findings, args, message):
 
 
 def test_documentation_matches_the_action():
-    doc = yaml.safe_load(exposed_ports_diff.DOCUMENTATION)["options"]
-    spec = exposed_ports_diff_action.ARGUMENT_SPEC
-    assert sorted(doc) == sorted(spec)
-    for name, option in doc.items():
-        assert (option["type"], option.get("default"), option.get("required", False)) == (
-            spec[name]["type"],
-            spec[name].get("default"),
-            spec[name].get("required", False),
-        ), name
-    for task in yaml.safe_load(exposed_ports_diff.EXAMPLES):
-        assert set(task["portguard.hardening.exposed_ports_diff"]) <= set(spec)
+    support.assert_documented(
+        exposed_ports_diff.DOCUMENTATION,
+        exposed_ports_diff.EXAMPLES,
+        exposed_ports_diff_action.ARGUMENT_SPEC,
+        "portguard.hardening.exposed_ports_diff",
+    )

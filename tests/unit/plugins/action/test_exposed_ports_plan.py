@@ -57,7 +57,24 @@ def test_the_probe_settings_are_checked_and_carried():
         "scanners": ["scan1"],
         "address": "",
         "ports": "listeners",
+        "addresses": "host",
+        "networks": [],
+        # The probe's own defaults where the variables are left out.
+        "settings": {"concurrency": 256, "rate": 2000, "timeout": 1.0, "budget": 120.0, "tries": 2},
     }
+    paced = probe_settings(
+        dict(
+            args,
+            probe_from="controller",
+            probe_addresses="global",
+            probe_networks=["192.0.2.0/24"],
+            probe_timeout=0.5,
+            probe_tries=3,
+        ),
+        [],
+    )
+    assert (paced["addresses"], paced["networks"]) == ("global", ["192.0.2.0/24"])
+    assert (paced["settings"]["timeout"], paced["settings"]["tries"]) == (0.5, 3)
     both = probe_settings(dict(args, probe_from=["controller", "scan2", "scan2"]), ["scan2"])
     assert (both["here"], both["scanners"]) == (True, ["scan2"])
 
@@ -98,6 +115,27 @@ def test_bad_probe_ports_fail_before_anything_changes():
     )
 
 
+def test_bad_pacing_addresses_and_networks_fail_together_before_anything_changes():
+    with pytest.raises(AnsibleActionFail) as raised:
+        plan(
+            probe_timeout=0,
+            probe_tries=11,
+            probe_rate=-1.0,
+            probe_addresses="every",
+            probe_networks=["192.0.2.0/24", "lan"],
+            probe_ports=[80, "x/udp"],
+        )
+    assert str(raised.value) == (
+        "'web1': 6 problems: exposed_ports_probe_ports[1]: 'x/udp' is not a port (80) or a "
+        "port label (53/udp); exposed_ports_probe_addresses: expected one of host, global, got "
+        "'every'; exposed_ports_probe_networks[1]: 'lan' is not a network (CIDR); "
+        "exposed_ports_probe_rate: expected a number from 0 to 1000000 (attempts per second, 0 "
+        "for no limit), got -1.0; exposed_ports_probe_timeout: expected a number from 0.01 to "
+        "60 (seconds to wait for each answer), got 0.0; exposed_ports_probe_tries: expected an "
+        "integer from 1 to 10 (datagrams sent to a silent UDP port), got 11"
+    )
+
+
 @pytest.mark.parametrize("findings", [None, []])
 def test_role_variables_in_the_hosts_own_facts_are_refused(findings):
     """A module on the host returned exposed_ports_* facts, which would override the role's
@@ -116,4 +154,16 @@ def test_role_variables_in_the_hosts_own_facts_are_refused(findings):
         "returned them, or set_fact with cacheable, or the fact cache of an earlier run holds "
         "them); set them in the inventory, the play or a plain set_fact, and clear cached "
         f"facts with --flush-cache; {done}"
+    )
+
+
+def test_documentation_matches_the_argument_spec():
+    from ansible_collections.portguard.hardening.plugins.action import exposed_ports_plan as action
+    from ansible_collections.portguard.hardening.plugins.modules import exposed_ports_plan as module
+
+    support.assert_documented(
+        module.DOCUMENTATION,
+        module.EXAMPLES,
+        action.ARGUMENT_SPEC,
+        "portguard.hardening.exposed_ports_plan",
     )

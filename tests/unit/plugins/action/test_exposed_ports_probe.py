@@ -7,7 +7,6 @@ import socket
 
 import pytest
 import support
-import yaml
 from ansible.errors import AnsibleActionFail
 from ansible_collections.portguard.hardening.plugins.action import (
     exposed_ports_probe as probe_action,
@@ -28,11 +27,7 @@ def resolver(monkeypatch):
 
 @pytest.fixture
 def listener():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    s.listen(4)
-    yield s.getsockname()[1]
-    s.close()
+    yield from support.loopback_listener()
 
 
 def run(args, check_mode=False, **task_vars):
@@ -156,20 +151,12 @@ def test_resolve_keeps_literals_and_the_resolvers_order():
 
 
 def test_documentation_matches_the_argument_spec():
-    doc = yaml.safe_load(exposed_ports_probe.DOCUMENTATION)["options"]
-    spec = probe_action.ARGUMENT_SPEC
-    assert sorted(doc) == sorted(spec)
-    for name, option in doc.items():
-        assert (option["type"], option.get("default"), option.get("required", False)) == (
-            spec[name]["type"],
-            spec[name].get("default"),
-            spec[name].get("required", False),
-        ), name
-        assert option.get("elements") == spec[name].get("elements"), name
-    for task in yaml.safe_load(exposed_ports_probe.EXAMPLES):
-        args = task.get("portguard.hardening.exposed_ports_probe")
-        if args:
-            assert set(args) <= set(spec)
+    support.assert_documented(
+        exposed_ports_probe.DOCUMENTATION,
+        exposed_ports_probe.EXAMPLES,
+        probe_action.ARGUMENT_SPEC,
+        "portguard.hardening.exposed_ports_probe",
+    )
 
 
 def plan_entry(port, status="open", action="block", address="0.0.0.0"):

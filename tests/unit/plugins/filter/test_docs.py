@@ -31,7 +31,7 @@ def test_filter_files_and_names():
     assert FILES == ["exposed_ports", "exposed_ports_report", "terminal_safe"]
     names = [name for module in FILES for name in filters_of(module)]
     # Every file is loaded into one namespace: a name defined twice would shadow a filter.
-    assert len(names) == len(set(names)) == 11
+    assert len(names) == len(set(names)) == 13
 
 
 @pytest.mark.parametrize("name", sorted(FILTERS))

@@ -20,11 +20,7 @@ def resolver(monkeypatch):
 
 @pytest.fixture
 def listener():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    s.listen(4)
-    yield s.getsockname()[1]
-    s.close()
+    yield from support.loopback_listener()
 
 
 @pytest.fixture
