@@ -38,9 +38,10 @@ def finding(**fields):
     return entry
 
 
-def run_action(name, args, check_mode=False, diff=False, task_vars=None):
+def run_action(name, args, check_mode=False, diff=False, task_vars=None, play_context=None):
     """Action plugin NAME's ActionModule.run with the least of a task and connection ActionBase
-    reads; the connection has nothing to run a command or a module with."""
+    reads; the connection has nothing to run a command or a module with (a test that lets the
+    action run one replaces ActionModule._execute_module)."""
     # Imported here so that importing this module does not load controller code.
     import importlib
 
@@ -56,7 +57,12 @@ def run_action(name, args, check_mode=False, diff=False, task_vars=None):
     )
     connection = SimpleNamespace(_shell=SimpleNamespace(tmpdir=None))
     action = module.ActionModule(
-        task, connection, play_context=None, loader=None, templar=None, shared_loader_obj=None
+        task,
+        connection,
+        play_context=play_context,
+        loader=None,
+        templar=None,
+        shared_loader_obj=None,
     )
     return action.run(task_vars=task_vars or {})
 

@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+from collections.abc import Mapping
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
@@ -53,7 +54,8 @@ from ansible_collections.portguard.hardening.plugins.plugin_utils._ruleset.model
 )
 
 ARGUMENT_SPEC = {
-    "read": {"type": "dict", "required": True},
+    # Left out, the action reads the host itself (exposed_ports_read, one round trip).
+    "read": {"type": "dict"},
     "rules": {"type": "list", "elements": "raw", "default": []},
     "default_action": {"type": "str", "default": "report"},
     "builtin_rules_enabled": {"type": "bool", "default": True},
@@ -170,10 +172,15 @@ def _baseline(args, host):
     return doc["listeners"]
 
 
+READ = "portguard.hardening.exposed_ports_read"
+# What the plan keeps of a read that failed: the module's own answer.
+FAILED_READ = ("failed", "msg", "exception", "module_stderr", "module_stdout", "rc")
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    # Works on what the host read returned: nothing runs on the host.
-    _requires_connection = False
+    # Without read, the host is read here: exposed_ports_read runs on it.
+    _requires_connection = True
     _supports_check_mode = True
     _supports_diff = True
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
@@ -205,6 +212,16 @@ class ActionModule(ActionBase):
             except PolicyError as exc:
                 raise AnsibleActionFail(f"{show(host)}: " + count_problems(exc.errors)) from None
             baseline = _baseline(args, host)
+        if args["read"] is None:
+            # After every check of the operator's input: a bad policy costs no round trip.
+            read = self._read(task_vars)
+            if read.get("failed"):
+                result.update((key, read[key]) for key in FAILED_READ if key in read)
+                return result
+            args["read"] = read
+            # The round trip, as a module run on the host shows it.
+            if "invocation" in read:
+                result["invocation"] = read["invocation"]
         try:
             if args["findings"] is not None:
                 findings, notes, firewall = verify(
@@ -230,6 +247,9 @@ class ActionModule(ActionBase):
             ) from exc
         plan["check_mode"] = bool(self._play_context.check_mode)
         plan["probe"] = probe
+        # What the firewall's tasks need of the host (the package manager to install with).
+        facts = args["read"].get("host")
+        plan["host"] = {"pkg_mgr": facts.get("pkg_mgr") if isinstance(facts, Mapping) else None}
         shown = plan.pop("diff", None)
         if shown is not None:
             result["diff"] = {
@@ -240,3 +260,11 @@ class ActionModule(ActionBase):
             }
         result.update(changed=plan["changes"], plan=plan)
         return result
+
+    def _read(self, task_vars):
+        """The host read (exposed_ports_read's answer), run on the task's host. It only reads,
+        so it runs in check mode as well."""
+        try:
+            return self._execute_module(module_name=READ, module_args={}, task_vars=task_vars)
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)

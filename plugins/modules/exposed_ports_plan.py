@@ -13,10 +13,10 @@ module: exposed_ports_plan
 short_description: Plan the exposed-ports remediation of a host from one read of it
 version_added: 0.1.0
 description:
-  - Runs on the controller. Takes one result of M(portguard.hardening.exposed_ports_read) and the
-    policy, and returns the host's findings, notes and the operations that carry the policy out -
-    the units to stop, disable and mask, and the firewall operations of the backend that closes
-    ports on this host.
+  - Runs on the controller. Takes one result of M(portguard.hardening.exposed_ports_read) (or
+    runs it on the host, when O(read) is left out) and the policy, and returns the host's
+    findings, notes and the operations that carry the policy out - the units to stop, disable
+    and mask, and the firewall operations of the backend that closes ports on this host.
   - Who reaches each listener is judged from the netfilter ruleset the kernel holds (nftables,
     firewalld, ufw, iptables-nft, iptables-legacy and Docker rules alike), not from one firewall's
     configuration. Where firewalld's configuration and the kernel disagree, a note says so.
@@ -26,15 +26,20 @@ description:
     started or installed only on a host with no firewall at all. See docs/firewalls.md."
   - With O(findings), verifies instead - the findings of an earlier plan are checked against this
     read (taken after the operations ran) and each open change becomes C(remediated) or C(failed).
-  - Used by the P(portguard.hardening.exposed_ports#role) role; it never contacts the host. changed
+  - Used by the P(portguard.hardening.exposed_ports#role) role; apart from its own read, it never
+    contacts the host. changed
     is whether remediation would change anything; with C(--diff) it shows the exposure before and
     after.
   - Fails naming the host and every problem with the policy or the read, changing nothing.
 options:
   read:
-    description: The registered result of M(portguard.hardening.exposed_ports_read).
+    description:
+      - The registered result of M(portguard.hardening.exposed_ports_read).
+      - Left out, the action runs M(portguard.hardening.exposed_ports_read) on the host itself -
+        one round trip, in check mode as well, after the policy and the probe settings are
+        checked - and plans from its answer (the role does so). A read that fails is the task's
+        failure, with the module's message.
     type: dict
-    required: true
   rules:
     description: The policy's rules, C(exposed_ports_rules) of the role.
     type: list
@@ -150,7 +155,9 @@ attributes:
     support: none
   check_mode:
     support: full
-    details: It only computes on the controller; the plan says whether the run is a check run.
+    details: >-
+      It reads the host (which changes nothing) and computes on the controller; the plan says
+      whether the run is a check run.
   diff_mode:
     support: full
   platform:
@@ -176,6 +183,12 @@ EXAMPLES = r"""
 - name: Show the backend and what it would close
   ansible.builtin.debug:
     msg: "{{ planned.plan.firewall.backend.name }}: {{ planned.plan.operations }}"
+
+- name: Read and plan in one task, as the role does
+  portguard.hardening.exposed_ports_plan:
+    rules: []
+  check_mode: true
+  register: planned
 """
 
 RETURN = r"""
@@ -235,6 +248,9 @@ plan:
     changes:
       description: Whether remediation would change anything.
       type: bool
+    host:
+      description: What the firewall's tasks need of the host - C(pkg_mgr), its package manager.
+      type: dict
     probe:
       description:
         - Where and how the host is probed, as checked - C(enabled), C(here) (the controller

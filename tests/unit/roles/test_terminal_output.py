@@ -153,6 +153,8 @@ def _playbook():
         os.path.join(ROLE_TASKS, "evaluate.yml"),
         "Judge every exposed listener and plan what remediation does",
     )
+    # The hostile read stands in for the one the task makes on a host.
+    diff_task["portguard.hardening.exposed_ports_plan"]["read"] = "{{ __exposed_ports_read }}"
     shown, fail = _tasks(
         os.path.join(ROLE_TASKS, "report.yml"),
         "Show the findings",

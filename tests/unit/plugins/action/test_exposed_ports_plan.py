@@ -2,6 +2,10 @@
 """The exposed_ports_plan action's errors: the policy's problems come first, before the baseline
 file and before anything the host returned, and each names its host."""
 
+import os
+import sys
+from types import SimpleNamespace
+
 import pytest
 import support
 from ansible.errors import AnsibleActionFail
@@ -167,3 +171,78 @@ def test_documentation_matches_the_argument_spec():
         action.ARGUMENT_SPEC,
         "portguard.hardening.exposed_ports_plan",
     )
+
+
+class Host:
+    """The host as the plan action's own read finds it: what exposed_ports_read answers, and
+    each module run on it."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.runs = []
+
+    def execute(self, action, module_name, module_args, task_vars):
+        self.runs.append((module_name, module_args))
+        return dict(self.answer)
+
+
+@pytest.fixture
+def host(monkeypatch):
+    from ansible_collections.portguard.hardening.plugins.action import exposed_ports_plan as action
+
+    def install(answer):
+        seen = Host(answer)
+        monkeypatch.setattr(
+            action.ActionModule,
+            "_execute_module",
+            lambda self, module_name, module_args, task_vars: seen.execute(
+                self, module_name, module_args, task_vars
+            ),
+        )
+        monkeypatch.setattr(action.ActionModule, "_remove_tmp_path", lambda self, path: None)
+        return seen
+
+    return install
+
+
+def test_without_a_read_the_action_reads_the_host_once(host):
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "plugin_utils", "_plan"))
+    from hostreads import host_read
+
+    read = dict(host_read("ufw"), invocation={"module_args": {}})
+    seen = host(read)
+    result = support.run_action(
+        "exposed_ports_plan",
+        {"rules": [{"id": "web", "match": {"ports": [80]}, "action": "allow"}]},
+        check_mode=True,
+        task_vars={"inventory_hostname": "web1"},
+        play_context=SimpleNamespace(check_mode=True),
+    )
+    assert seen.runs == [("portguard.hardening.exposed_ports_read", {})]
+    plan = result["plan"]
+    assert plan["check_mode"] is True
+    assert plan["host"] == {"pkg_mgr": read["host"]["pkg_mgr"]}
+    # The round trip shows as the module's own does.
+    assert result["invocation"] == {"module_args": {}}
+    assert {f["port"] for f in plan["findings"]} and 80 not in {f["port"] for f in plan["findings"]}
+
+
+def test_a_failed_read_is_the_task_s_failure_as_the_module_gave_it(host):
+    seen = host({"failed": True, "msg": "python3 not found", "rc": 127, "ansible_facts": {"x": 1}})
+    result = support.run_action("exposed_ports_plan", {}, task_vars={"inventory_hostname": "web1"})
+    assert {k: result[k] for k in ("failed", "msg", "rc")} == {
+        "failed": True,
+        "msg": "python3 not found",
+        "rc": 127,
+    }
+    assert "plan" not in result and "ansible_facts" not in result
+    assert len(seen.runs) == 1
+
+
+def test_a_bad_policy_costs_no_round_trip(host):
+    seen = host({"failed": True, "msg": "must not run"})
+    with pytest.raises(AnsibleActionFail):
+        support.run_action(
+            "exposed_ports_plan", {"rules": BAD_RULES}, task_vars={"inventory_hostname": "web1"}
+        )
+    assert seen.runs == []
