@@ -192,13 +192,11 @@ def host(monkeypatch):
 
     def install(answer):
         seen = Host(answer)
-        monkeypatch.setattr(
-            action.ActionModule,
-            "_execute_module",
-            lambda self, module_name, module_args, task_vars: seen.execute(
-                self, module_name, module_args, task_vars
-            ),
-        )
+
+        def execute(self, module_name, module_args, task_vars):
+            return seen.execute(self, module_name, module_args, task_vars)
+
+        monkeypatch.setattr(action.ActionModule, "_execute_module", execute)
         monkeypatch.setattr(action.ActionModule, "_remove_tmp_path", lambda self, path: None)
         return seen
 
