@@ -244,3 +244,38 @@ def test_a_bad_policy_costs_no_round_trip(host):
             "exposed_ports_plan", {"rules": BAD_RULES}, task_vars={"inventory_hostname": "web1"}
         )
     assert seen.runs == []
+
+
+def test_the_role_s_variables_are_checked_against_its_argument_spec_first(host):
+    """The playbooks import the role without its own check of the variables: the plan makes
+    it, with the same message, before the policy and before any round trip."""
+    seen = host({"failed": True, "msg": "must not run"})
+    result = support.run_action(
+        "exposed_ports_plan",
+        {"rules": BAD_RULES},
+        task_vars={
+            "inventory_hostname": "web1",
+            "exposed_ports_probe_tries": "two",
+            "exposed_ports_probe_addresses": "every",
+            "exposed_ports_rules": BAD_RULES,
+        },
+    )
+    assert result["failed"] is True
+    assert result["msg"].startswith("Validation of arguments failed:\n")
+    assert result["argument_errors"] == [
+        "argument 'exposed_ports_probe_tries' is of type str and we were unable to convert to "
+        "int: \"'two'\" cannot be converted to an int",
+        "value of exposed_ports_probe_addresses must be one of: host, global, got: every",
+    ]
+    assert result["msg"] == "Validation of arguments failed:\n" + "\n".join(
+        result["argument_errors"]
+    )
+    assert seen.runs == []
+
+
+def test_good_role_variables_pass_the_argument_spec():
+    from ansible_collections.portguard.hardening.plugins.action.exposed_ports_plan import (
+        role_variable_errors,
+    )
+
+    assert role_variable_errors({"exposed_ports_probe_tries": 3, "other": object()}) == []
