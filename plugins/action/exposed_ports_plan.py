@@ -217,6 +217,22 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         task_vars = task_vars or {}
+        if self._task.args.get("findings") is None:
+            # The role's variables against its argument spec, first: the role passes them to
+            # this task's typed options, whose own check would name the option, not the
+            # variable, and stop at the first problem. Where the role's own check did not run
+            # (the playbooks import the role with rolespec_validate false, a task per host
+            # fewer), its message: nothing has been read or changed yet.
+            errors = role_variable_errors(
+                task_vars, self._templar.template if self._templar is not None else None
+            )
+            if errors:
+                result.update(
+                    failed=True,
+                    msg="Validation of arguments failed:\n" + "\n".join(errors),
+                    argument_errors=errors,
+                )
+                return result
         _validation, args = self.validate_argument_spec(ARGUMENT_SPEC)
         host = task_vars.get("inventory_hostname", "?")
         connection = task_vars.get("ansible_connection")
@@ -230,19 +246,6 @@ class ActionModule(ActionBase):
             )
             raise AnsibleActionFail(f"{show(host)}: {refusal(hostile)}; {done}")
         if args["findings"] is None:
-            # The role's variables against its argument spec, where the role's own check of them
-            # did not run (the playbooks import the role with rolespec_validate false, a task per
-            # host fewer), with its message: nothing has been read or changed yet.
-            errors = role_variable_errors(
-                task_vars, self._templar.template if self._templar is not None else None
-            )
-            if errors:
-                result.update(
-                    failed=True,
-                    msg="Validation of arguments failed:\n" + "\n".join(errors),
-                    argument_errors=errors,
-                )
-                return result
             # The policy first, before anything the host returned: its problems are the
             # operator's, the same on every host. Then the probe settings, the baseline file.
             try:

@@ -252,7 +252,8 @@ def test_the_role_s_variables_are_checked_against_its_argument_spec_first(host):
     seen = host({"failed": True, "msg": "must not run"})
     result = support.run_action(
         "exposed_ports_plan",
-        {"rules": BAD_RULES},
+        # As the role passes them: the same values in the task's typed options.
+        {"rules": BAD_RULES, "probe_tries": "two", "probe_addresses": "every"},
         task_vars={
             "inventory_hostname": "web1",
             "exposed_ports_probe_tries": "two",
