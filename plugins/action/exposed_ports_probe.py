@@ -22,6 +22,9 @@ from ansible_collections.portguard.hardening.plugins.module_utils._probe.scan im
     parse_address,
     probe_host,
 )
+from ansible_collections.portguard.hardening.plugins.module_utils._probe.scan import (
+    SETTINGS as PACING,
+)
 from ansible_collections.portguard.hardening.plugins.module_utils._probe.udp import PROBES
 from ansible_collections.portguard.hardening.plugins.module_utils._probe.vantage import (
     is_ip,
@@ -77,7 +80,8 @@ ARGUMENT_SPEC = {
     # Verify's result when this run applied the plan: its findings are the ones probed.
     "verified": {"type": "dict"},
 }
-SETTINGS = ("concurrency", "rate", "timeout", "budget", "tries")
+# The probe's pacing settings, as the probe itself names them.
+SETTINGS = tuple(PACING)
 # What a plan gives: with plan, none of these may be given as well.
 FROM_PLAN = (
     "address", "tcp_ports", "udp_ports", "ports", "findings", "allowed", "compliant",
